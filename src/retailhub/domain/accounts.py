@@ -1,0 +1,77 @@
+"""The default retail chart of accounts and how account names are derived.
+
+Account names are hierarchical (``Assets:Clearing:Shopify-Payments``) so the ledger exports
+cleanly to plain-text accounting tools. Per-gateway clearing and per-jurisdiction tax accounts
+are derived from a name unless the configuration maps them explicitly.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class AccountType(StrEnum):
+    ASSETS = "Assets"
+    LIABILITIES = "Liabilities"
+    EQUITY = "Equity"
+    INCOME = "Income"
+    EXPENSES = "Expenses"
+
+
+def account_component(text: str) -> str:
+    """'CA State Tax' -> 'CA-State-Tax'; 'shopify_payments' -> 'Shopify-Payments'."""
+    words = [w for w in re.split(r"[^A-Za-z0-9]+", text) if w]
+    if not words:
+        return "Unnamed"
+    return "-".join(w[0].upper() + w[1:] for w in words)
+
+
+def account_type(account: str) -> AccountType:
+    return AccountType(account.split(":", 1)[0])
+
+
+@dataclass(frozen=True)
+class ChartOfAccounts:
+    """Which account each posting rule uses. Every name can be overridden in ``retailhub.toml``."""
+
+    customer_deposits: str = "Liabilities:Customer-Deposits"
+    sales: str = "Income:Sales"
+    discounts: str = "Income:Discounts"
+    shipping: str = "Income:Shipping"
+    sales_tax: str = "Liabilities:Sales-Tax"
+    cogs: str = "Expenses:COGS"
+    inventory: str = "Assets:Inventory"
+    clearing: str = "Assets:Clearing"
+    gift_cards: str = "Liabilities:Gift-Cards"
+    store_credit: str = "Liabilities:Store-Credit"
+    refund_adjustments: str = "Income:Refund-Adjustments"
+    inventory_adjustments: str = "Expenses:Inventory-Adjustments"
+    opening_balances: str = "Equity:Opening-Balances"
+    bank: str = "Assets:Bank"
+    gateways: Mapping[str, str] = field(default_factory=dict)
+    jurisdictions: Mapping[str, str] = field(default_factory=dict)
+
+    def clearing_for(self, gateway: str | None) -> str:
+        """The payment clearing account of a gateway (gift cards redeem against their liability)."""
+        name = (gateway or "unknown").strip()
+        if name in self.gateways:
+            return self.gateways[name]
+        if name.lower().replace(" ", "_") == "gift_card":
+            return self.gift_cards
+        return f"{self.clearing}:{account_component(name)}"
+
+    def sales_tax_for(self, jurisdiction: str) -> str:
+        if jurisdiction in self.jurisdictions:
+            return self.jurisdictions[jurisdiction]
+        return f"{self.sales_tax}:{account_component(jurisdiction)}"
+
+    def named(self) -> dict[str, str]:
+        """The fixed accounts by role (for ``init`` and the readiness report)."""
+        return {
+            name: value
+            for name, value in vars(self).items()
+            if isinstance(value, str)
+        }

@@ -1,0 +1,132 @@
+"""Inventory as immutable movements; positions and available-to-promise are folds over them.
+
+A movement carries deltas for each bucket of a SKU at a location. The stored position is a
+read model kept in step with the movements in the same transaction; ``fold`` recomputes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+
+class MovementKind(StrEnum):
+    RECEIPT = "receipt"
+    SALE = "sale"
+    RESERVATION = "reservation"
+    RELEASE = "release"
+    TRANSFER_OUT = "transfer_out"
+    TRANSFER_IN = "transfer_in"
+    ADJUSTMENT = "adjustment"
+    RETURN_RESTOCK = "return_restock"
+    QUARANTINE = "quarantine"
+
+
+@dataclass(frozen=True, slots=True)
+class Movement:
+    sku: str
+    location: str
+    kind: MovementKind
+    occurred_at: datetime
+    on_hand: int = 0
+    reserved: int = 0
+    in_transit: int = 0
+    quarantined: int = 0
+    reason: str | None = None
+    reference: str | None = None  # the order / fulfilment / refund it belongs to
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    sku: str
+    location: str
+    on_hand: int = 0
+    reserved: int = 0
+    in_transit: int = 0
+    quarantined: int = 0
+    safety_stock: int = 0
+
+    @property
+    def net_available(self) -> int:
+        """On hand less what is promised and what is held back; may be negative."""
+        return self.on_hand - self.reserved - self.safety_stock
+
+    @property
+    def sellable(self) -> int:
+        return max(0, self.net_available)
+
+    def apply(self, movement: Movement) -> Position:
+        return replace(
+            self,
+            on_hand=self.on_hand + movement.on_hand,
+            reserved=self.reserved + movement.reserved,
+            in_transit=self.in_transit + movement.in_transit,
+            quarantined=self.quarantined + movement.quarantined,
+        )
+
+
+def fold(movements: Iterable[Movement]) -> dict[tuple[str, str], Position]:
+    """Positions per (sku, location) from the movements alone."""
+    positions: dict[tuple[str, str], Position] = {}
+    for m in movements:
+        key = (m.sku, m.location)
+        positions[key] = positions.get(key, Position(m.sku, m.location)).apply(m)
+    return positions
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelAvailability:
+    """Which locations feed a channel's available-to-promise, and how."""
+
+    channel: str
+    locations: tuple[str, ...]
+    include_in_transit: bool = False
+    allow_backorder: bool = False
+
+
+def available_to_promise(positions: Iterable[Position], rule: ChannelAvailability) -> int:
+    """ATP = sum over the channel's locations of max(0, on hand − reserved − safety stock).
+
+    A channel that allows backorders sees the unclamped figure, which can go below zero;
+    otherwise no location contributes less than nothing.
+    """
+    total = 0
+    for p in positions:
+        if p.location not in rule.locations:
+            continue
+        total += p.net_available if rule.allow_backorder else p.sellable
+        if rule.include_in_transit:
+            total += p.in_transit
+    return total
+
+
+def sale(sku: str, location: str, qty: int, at: datetime, reference: str) -> Movement:
+    """Goods leave: on hand and the matching reservation both go down."""
+    return Movement(sku, location, MovementKind.SALE, at, on_hand=-qty, reference=reference)
+
+
+def reservation(sku: str, location: str, qty: int, at: datetime, reference: str) -> Movement:
+    kind = MovementKind.RESERVATION if qty >= 0 else MovementKind.RELEASE
+    return Movement(sku, location, kind, at, reserved=qty, reference=reference)
+
+
+def receipt(sku: str, location: str, qty: int, at: datetime, reference: str) -> Movement:
+    return Movement(sku, location, MovementKind.RECEIPT, at, on_hand=qty, reference=reference)
+
+
+def restock(sku: str, location: str, qty: int, at: datetime, reference: str) -> Movement:
+    return Movement(sku, location, MovementKind.RETURN_RESTOCK, at, on_hand=qty, reference=reference)
+
+
+def quarantine(sku: str, location: str, qty: int, at: datetime, reference: str) -> Movement:
+    return Movement(sku, location, MovementKind.QUARANTINE, at, quarantined=qty, reference=reference)
+
+
+def adjustment(
+    sku: str, location: str, delta: int, at: datetime, reason: str, reference: str
+) -> Movement:
+    return Movement(
+        sku, location, MovementKind.ADJUSTMENT, at, on_hand=delta, reason=reason, reference=reference
+    )

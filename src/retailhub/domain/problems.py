@@ -1,0 +1,80 @@
+"""Data problems as values: what went wrong, for whom, and whether the delivery may proceed.
+
+Only bugs raise. A bad payload, an unknown SKU or a missing dependency is a ``Problem`` that the
+service layer writes to the exception queue with the raw delivery kept for retry or replay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ProblemType(StrEnum):
+    INVALID_PAYLOAD = "invalid_payload"
+    SIGNATURE_FAILURE = "signature_failure"
+    UNKNOWN_TOPIC = "unknown_topic"
+    UNKNOWN_SKU = "unknown_sku"
+    UNKNOWN_LOCATION = "unknown_location"
+    MISSING_DEPENDENCY = "missing_dependency"
+    OWNERSHIP_VIOLATION = "ownership_violation"
+    NEGATIVE_STOCK = "negative_stock"
+    INCONSISTENT_DOCUMENT = "inconsistent_document"
+    OVERSELL = "oversell"
+
+
+class Team(StrEnum):
+    FINANCE = "finance"
+    STORE_OPS = "store_ops"
+    ECOMMERCE = "ecommerce"
+    IT = "it"
+
+
+DEFAULT_OWNERS: dict[ProblemType, Team] = {
+    ProblemType.INVALID_PAYLOAD: Team.IT,
+    ProblemType.SIGNATURE_FAILURE: Team.IT,
+    ProblemType.UNKNOWN_TOPIC: Team.IT,
+    ProblemType.UNKNOWN_SKU: Team.ECOMMERCE,
+    ProblemType.UNKNOWN_LOCATION: Team.IT,
+    ProblemType.MISSING_DEPENDENCY: Team.IT,
+    ProblemType.OWNERSHIP_VIOLATION: Team.ECOMMERCE,
+    ProblemType.NEGATIVE_STOCK: Team.STORE_OPS,
+    ProblemType.INCONSISTENT_DOCUMENT: Team.FINANCE,
+    ProblemType.OVERSELL: Team.ECOMMERCE,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something a person must look at.
+
+    ``blocking`` problems stop the delivery from being applied (it can be retried after a fix);
+    advisory ones are recorded while the delivery's effects still apply (a sale that drives
+    stock negative still happened).
+    """
+
+    type: ProblemType
+    reason: str
+    blocking: bool = True
+    subject: str | None = None  # the record it is about, e.g. "sku:ABC-1" or "order:shopify:123"
+    amount: int = 0  # revenue at stake, minor units, for prioritising
+
+
+class Blocked(Exception):  # noqa: N818 - a control-flow signal carrying a Problem, not an error
+    """Raised inside a handler to abandon the delivery's transaction with a blocking problem."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.reason)
+        self.problem = problem
+
+
+class Waiting(Exception):  # noqa: N818
+    """Raised when a delivery depends on a record that has not arrived yet (a refund before its order).
+
+    ``dependency`` names what it waits for (``order:shopify:123``); applying that record wakes it.
+    """
+
+    def __init__(self, dependency: str, reason: str) -> None:
+        super().__init__(reason)
+        self.dependency = dependency
+        self.reason = reason
