@@ -21,6 +21,7 @@ class ProblemType(StrEnum):
     NEGATIVE_STOCK = "negative_stock"
     INCONSISTENT_DOCUMENT = "inconsistent_document"
     OVERSELL = "oversell"
+    PROCESSING_ERROR = "processing_error"
 
 
 class Team(StrEnum):
@@ -41,6 +42,7 @@ DEFAULT_OWNERS: dict[ProblemType, Team] = {
     ProblemType.NEGATIVE_STOCK: Team.STORE_OPS,
     ProblemType.INCONSISTENT_DOCUMENT: Team.FINANCE,
     ProblemType.OVERSELL: Team.ECOMMERCE,
+    ProblemType.PROCESSING_ERROR: Team.IT,
 }
 
 

@@ -1,0 +1,1 @@
+"""Adapters: the concrete technologies behind the ports (storage, transport, vendor connectors)."""

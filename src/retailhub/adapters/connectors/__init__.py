@@ -1,0 +1,1 @@
+"""Vendor connectors: inbound mappers, outbound clients and signature checks, one package each."""

@@ -1,0 +1,329 @@
+"""The schema, as SQLAlchemy Core tables. Alembic migrations are generated from this metadata.
+
+Facts (inbox deliveries, inventory movements, journal entries) are append-only; positions and
+order-line counters are read models kept in step in the same transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL wants BIGINT identities.
+Id = BigInteger().with_variant(Integer, "sqlite")
+Minor = BigInteger  # money in minor units
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in Python; naive UTC in SQLite, timestamptz in PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; pass UTC-aware values")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+inbox = Table(
+    "inbox", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("source", String(40), nullable=False),
+    Column("event_id", String(200), nullable=False),
+    Column("topic", String(80), nullable=False),
+    Column("headers", JSON, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("status", String(16), nullable=False),  # pending, waiting, applied, failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("waiting_on", String(200)),
+    Column("last_error", Text),
+    Column("applied_at", UtcDateTime),
+    Column("duplicates", Integer, nullable=False, default=0),
+    Column("correlation_id", String(64), nullable=False),
+    UniqueConstraint("source", "event_id", name="uq_inbox_source_event"),
+    Index("ix_inbox_status_id", "status", "id"),
+    Index("ix_inbox_waiting_on", "waiting_on"),
+)
+
+exceptions = Table(
+    "exceptions", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("type", String(40), nullable=False),
+    Column("status", String(16), nullable=False),  # open, retrying, resolved, ignored
+    Column("owner", String(20), nullable=False),
+    Column("priority", Integer, nullable=False, default=3),
+    Column("blocking", Boolean, nullable=False, default=True),
+    Column("reason", Text, nullable=False),
+    Column("subject", String(200)),
+    Column("amount", Minor, nullable=False, default=0),
+    Column("source", String(40)),
+    Column("inbox_id", Id, ForeignKey("inbox.id")),
+    Column("headers", JSON),  # for deliveries refused before the inbox (bad signature)
+    Column("payload", LargeBinary),
+    Column("attempts", Integer, nullable=False, default=1),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("resolved_at", UtcDateTime),
+    Column("correlation_id", String(64)),
+    Index("ix_exceptions_status_type", "status", "type"),
+    Index("ix_exceptions_inbox", "inbox_id"),
+)
+
+exception_audit = Table(
+    "exception_audit", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("exception_id", Id, ForeignKey("exceptions.id"), nullable=False, index=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("result", Text),
+)
+
+locations = Table(
+    "locations", metadata,
+    Column("code", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("region", String(80)),
+)
+
+location_identities = Table(
+    "location_identities", metadata,
+    Column("system", String(40), primary_key=True),
+    Column("external_id", String(80), primary_key=True),
+    Column("location", String(40), ForeignKey("locations.code"), nullable=False),
+)
+
+items = Table(
+    "items", metadata,
+    Column("sku", String(80), primary_key=True),
+    Column("title", String(300), nullable=False),
+    Column("barcode", String(40)),
+    Column("style", String(80)),
+    Column("options", JSON),
+    Column("uom", String(12), nullable=False),
+    Column("conversions", JSON),
+    Column("tax_class", String(40), nullable=False),
+    Column("unit_cost", Minor, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("tracks_inventory", Boolean, nullable=False, default=True),
+)
+
+item_identities = Table(
+    "item_identities", metadata,
+    Column("system", String(40), primary_key=True),
+    Column("kind", String(40), primary_key=True),  # variant, inventory_item
+    Column("external_id", String(80), primary_key=True),
+    Column("sku", String(80), ForeignKey("items.sku"), nullable=False),
+)
+
+customers = Table(
+    "customers", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("email", String(200)),
+    Column("name", String(200)),
+)
+
+customer_identities = Table(
+    "customer_identities", metadata,
+    Column("system", String(40), primary_key=True),
+    Column("external_id", String(80), primary_key=True),
+    Column("customer_id", Id, ForeignKey("customers.id"), nullable=False),
+)
+
+orders = Table(
+    "orders", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("source", String(40), nullable=False),
+    Column("order_id", String(80), nullable=False),
+    Column("channel", String(40), nullable=False),
+    Column("name", String(80), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("source_updated_at", UtcDateTime, nullable=False),
+    Column("payment_status", String(24), nullable=False),
+    Column("total_price", Minor, nullable=False),
+    Column("delivery", String(12), nullable=False),
+    Column("location", String(40)),  # where stock is reserved / sold from
+    Column("customer_id", Id, ForeignKey("customers.id")),
+    Column("cancelled_at", UtcDateTime),
+    Column("captured", Minor, nullable=False, default=0),
+    Column("shipping_recognised", Boolean, nullable=False, default=False),
+    Column("document", LargeBinary, nullable=False),  # the canonical snapshot (JSON)
+    Column("first_seen_at", UtcDateTime, nullable=False),
+    UniqueConstraint("source", "order_id", name="uq_orders_source_order"),
+)
+
+order_lines = Table(
+    "order_lines", metadata,
+    Column("order_pk", Id, ForeignKey("orders.id"), primary_key=True),
+    Column("line_id", String(80), primary_key=True),
+    Column("sku", String(80)),
+    Column("quantity", Integer, nullable=False),
+    Column("unit_cost", Minor, nullable=False, default=0),
+    Column("fulfilled", Integer, nullable=False, default=0),  # units that left a location
+    Column("recognised", Integer, nullable=False, default=0),  # units whose revenue is recognised
+    Column("cancelled", Integer, nullable=False, default=0),  # never-recognised units refunded
+    Column("returned", Integer, nullable=False, default=0),  # fulfilled units refunded
+    Column("reversed", Integer, nullable=False, default=0),  # recognised units reversed
+    Column("reserved", Integer, nullable=False, default=0),
+    Column("reserved_location", String(40)),
+)
+
+fulfilments = Table(
+    "fulfilments", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("source", String(40), nullable=False),
+    Column("fulfilment_id", String(80), nullable=False),
+    Column("order_pk", Id, ForeignKey("orders.id"), nullable=False, index=True),
+    Column("kind", String(20), nullable=False),
+    Column("location", String(40)),
+    Column("status", String(20), nullable=False),
+    Column("lines", JSON, nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    UniqueConstraint("source", "fulfilment_id", name="uq_fulfilments_source_id"),
+)
+
+refunds = Table(
+    "refunds", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("source", String(40), nullable=False),
+    Column("refund_id", String(80), nullable=False),
+    Column("order_pk", Id, ForeignKey("orders.id"), nullable=False, index=True),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("amount", Minor, nullable=False),
+    Column("location", String(40)),
+    Column("return_id", String(80)),
+    Column("note", Text),
+    UniqueConstraint("source", "refund_id", name="uq_refunds_source_id"),
+)
+
+refund_lines = Table(
+    "refund_lines", metadata,
+    Column("refund_pk", Id, ForeignKey("refunds.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("line_id", String(80), nullable=False),
+    Column("sku", String(80)),
+    Column("quantity", Integer, nullable=False),
+    Column("disposition", String(20), nullable=False),
+    Column("location", String(40)),
+    Column("reason", Text),
+)
+
+inventory_movements = Table(
+    "inventory_movements", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("sku", String(80), nullable=False),
+    Column("location", String(40), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("on_hand", Integer, nullable=False, default=0),
+    Column("reserved", Integer, nullable=False, default=0),
+    Column("in_transit", Integer, nullable=False, default=0),
+    Column("quarantined", Integer, nullable=False, default=0),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("reason", Text),
+    Column("reference", String(120)),
+    Column("inbox_id", Id),
+    Index("ix_movements_sku_location", "sku", "location"),
+)
+
+inventory_positions = Table(
+    "inventory_positions", metadata,
+    Column("sku", String(80), primary_key=True),
+    Column("location", String(40), primary_key=True),
+    Column("on_hand", Integer, nullable=False, default=0),
+    Column("reserved", Integer, nullable=False, default=0),
+    Column("in_transit", Integer, nullable=False, default=0),
+    Column("quarantined", Integer, nullable=False, default=0),
+    Column("safety_stock", Integer, nullable=False, default=0),
+)
+
+channel_stock_reports = Table(
+    "channel_stock_reports", metadata,
+    Column("system", String(40), primary_key=True),
+    Column("item_external_id", String(80), primary_key=True),
+    Column("location_external_id", String(80), primary_key=True),
+    Column("sku", String(80)),
+    Column("location", String(40)),
+    Column("available", Integer, nullable=False),
+    Column("reported_at", UtcDateTime, nullable=False),
+    Column("inbox_id", Id),
+)
+
+accounts = Table(
+    "accounts", metadata,
+    Column("account", String(200), primary_key=True),
+    Column("type", String(12), nullable=False),
+    Column("opened_on", Date, nullable=False),
+)
+
+journal_entries = Table(
+    "journal_entries", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("key", String(250), nullable=False),
+    Column("entry_date", Date, nullable=False),
+    Column("memo", Text, nullable=False),
+    Column("source_kind", String(40), nullable=False),
+    Column("document_id", String(120), nullable=False),
+    Column("event", String(250)),
+    Column("rule", String(80), nullable=False),
+    Column("reverses", String(250)),
+    Column("inbox_id", Id),
+    Column("posted_at", UtcDateTime, nullable=False),
+    UniqueConstraint("key", name="uq_journal_entries_key"),
+    Index("ix_journal_entries_document", "source_kind", "document_id"),
+)
+
+journal_lines = Table(
+    "journal_lines", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("entry_id", Id, ForeignKey("journal_entries.id"), nullable=False, index=True),
+    Column("account", String(200), nullable=False, index=True),
+    Column("amount", Minor, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("memo", Text),
+    Column("channel", String(40)),
+    Column("location", String(40)),
+    Column("brand", String(40)),
+)

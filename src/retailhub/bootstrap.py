@@ -1,0 +1,71 @@
+"""The composition root: the one place that picks concrete adapters and wires them together."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Engine
+
+from retailhub.adapters.connectors.shopify.webhook import ShopifyWebhooks
+from retailhub.adapters.storage.catalog_repo import SqlCatalogRepository
+from retailhub.adapters.storage.migrate import upgrade
+from retailhub.adapters.storage.uow import SqlUnitOfWork, configure_sqlite
+from retailhub.config import Settings
+from retailhub.services.ports import WebhookSource
+from retailhub.services.processing import Processor
+
+DEFAULT_DB_URL = "sqlite:///retailhub.db"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    engine = create_engine(url)
+    configure_sqlite(engine)
+    return engine
+
+
+@dataclass
+class Hub:
+    settings: Settings
+    engine: Engine
+    sources: dict[str, WebhookSource]
+    clock: Callable[[], datetime]
+    known_accounts: set[str] = field(default_factory=set)
+
+    def uow(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self.known_accounts)
+
+    def processor(self) -> Processor:
+        return Processor(self.uow, self.sources, self.settings.rules(), self.clock,
+                         self.settings.batch_size)
+
+
+def bootstrap(settings: Settings, db_url: str = DEFAULT_DB_URL,
+              clock: Callable[[], datetime] = utc_now, migrate: bool = True) -> Hub:
+    engine = make_engine(db_url)
+    if migrate:
+        upgrade(engine)
+    sources: dict[str, WebhookSource] = {}
+    if settings.shopify is not None:
+        sources["shopify"] = ShopifyWebhooks(settings.shopify.secrets,
+                                             settings.shopify.channels or None)
+    hub = Hub(settings, engine, sources, clock)
+    sync_locations(hub)
+    return hub
+
+
+def sync_locations(hub: Hub) -> None:
+    """Locations live in the configuration file; the database mirrors them."""
+    with hub.uow() as uow:
+        catalog = SqlCatalogRepository(uow.conn)
+        for location in hub.settings.locations:
+            catalog.save_location(location)
+        uow.commit()

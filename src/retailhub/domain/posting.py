@@ -1,0 +1,218 @@
+"""Posting rules: how retail facts become balanced journal entries.
+
+The default retail rules (DESIGN.md, "Rules that make it trustworthy"):
+
+* A captured payment debits the gateway's clearing account and credits customer deposits:
+  the money is the customer's until the goods leave.
+* Revenue is recognised at fulfilment or pickup (or at order, per channel): customer deposits
+  are debited; sales (gross), discounts (contra-revenue, debit), shipping and sales tax per
+  jurisdiction are credited. Gift-card lines credit the gift-card liability, not revenue.
+* Goods leaving a location debit COGS and credit inventory at the cost snapshotted on the order.
+* A refund reverses, for the units it covers, exactly what was recognised for them in the
+  original sale's context (same tax lines, same discount, same cost); units never recognised
+  come back out of customer deposits. The money leaves through each tender's clearing account.
+  Any difference between what the rules reverse and what was actually paid back (a restocking
+  fee, a goodwill top-up, a channel's rounding) goes to refund adjustments, so the entry
+  always balances and the difference stays visible.
+
+Per-unit shares use ``money.units_share`` over a running counter per order line, so however
+the slices fall (two partial shipments, three partial refunds) they add up to the line's
+exact amounts, and the totals do not depend on the order the facts arrived in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+from retailhub.domain.accounts import ChartOfAccounts
+from retailhub.domain.ledger import EntryBuilder, JournalEntry, SourceRef
+from retailhub.domain.money import allocate, units_share
+from retailhub.domain.orders import Order, OrderLine, ShippingLine
+from retailhub.domain.returns import Refund
+
+
+class Recognition(StrEnum):
+    AT_ORDER = "order"
+    AT_FULFILMENT = "fulfilment"
+
+
+@dataclass(frozen=True)
+class PostingPolicy:
+    accounts: ChartOfAccounts = field(default_factory=ChartOfAccounts)
+    recognition: Mapping[str, Recognition] = field(default_factory=dict)
+    default_recognition: Recognition = Recognition.AT_FULFILMENT
+
+    def recognition_for(self, channel: str) -> Recognition:
+        return self.recognition.get(channel, self.default_recognition)
+
+
+@dataclass(frozen=True, slots=True)
+class LineSlice:
+    """``units`` of ``line``, taken after ``before`` units of the same counter were taken.
+
+    ``from_top`` counts from the line's last unit down: cancellations of never-recognised
+    units take from the top while recognition takes from the bottom, so when they meet the
+    line's amounts are used up exactly.
+    """
+
+    line: OrderLine
+    units: int
+    before: int
+    from_top: bool = False
+
+    def share(self, amount: int) -> int:
+        q = self.line.quantity
+        if self.from_top:
+            return units_share(amount, self.units, q, q - self.before - self.units)
+        return units_share(amount, self.units, q, self.before)
+
+    def customer_paid(self, taxes_included: bool) -> int:
+        """What the customer paid for these units: price less discount, plus tax unless included."""
+        tax = 0 if taxes_included else self.share(self.line.tax)
+        return self.share(self.line.gross) - self.share(self.line.discount) + tax
+
+
+def _credit_line_revenue(
+    b: EntryBuilder, acc: ChartOfAccounts, s: LineSlice, taxes_included: bool, sign: int
+) -> int:
+    """Credit revenue, discount and tax for a slice (sign=-1 reverses); returns customer-paid amount."""
+    line = s.line
+    gross = s.share(line.gross)
+    discount = s.share(line.discount)
+    taxes = [(t.jurisdiction, s.share(t.amount)) for t in line.tax_lines]
+    tax_total = sum(a for _, a in taxes)
+    revenue = gross - (tax_total if taxes_included else 0)
+    memo = line.sku or line.title
+    if line.gift_card:
+        b.credit(acc.gift_cards, sign * (revenue - discount), memo)
+    else:
+        b.credit(acc.sales, sign * revenue, memo)
+        b.debit(acc.discounts, sign * discount, memo)
+    for jurisdiction, amount in taxes:
+        b.credit(acc.sales_tax_for(jurisdiction), sign * amount)
+    return gross - discount + (0 if taxes_included else tax_total)
+
+
+def _credit_shipping(
+    b: EntryBuilder, acc: ChartOfAccounts, lines: Sequence[ShippingLine], taxes_included: bool
+) -> int:
+    paid = 0
+    for sl in lines:
+        tax = sl.tax
+        b.credit(acc.shipping, sl.price - (tax if taxes_included else 0), sl.title)
+        b.debit(acc.discounts, sl.discount, sl.title)
+        for t in sl.tax_lines:
+            b.credit(acc.sales_tax_for(t.jurisdiction), t.amount)
+        paid += sl.price - sl.discount + (0 if taxes_included else tax)
+    return paid
+
+
+def payment_capture(
+    order: Order, amount: int, policy: PostingPolicy, on: date, source: SourceRef
+) -> JournalEntry | None:
+    """Money captured from the customer into the gateway's clearing account (``amount`` may be a delta)."""
+    acc = policy.accounts
+    b = EntryBuilder(order.currency, channel=order.channel)
+    b.debit(acc.clearing_for(order.gateway), amount)
+    b.credit(acc.customer_deposits, amount)
+    return b.build(on, f"Payment captured for order {order.name}", source, f"capture:{amount}")
+
+
+def revenue(
+    order: Order,
+    slices: Sequence[LineSlice],
+    include_shipping: bool,
+    location: str | None,
+    policy: PostingPolicy,
+    on: date,
+    source: SourceRef,
+    rule: str = "revenue",
+) -> JournalEntry | None:
+    """Recognise revenue for delivered (or, at-order, ordered) units out of customer deposits."""
+    acc = policy.accounts
+    b = EntryBuilder(order.currency, channel=order.channel, location=location)
+    paid = sum(_credit_line_revenue(b, acc, s, order.taxes_included, 1) for s in slices)
+    if include_shipping:
+        paid += _credit_shipping(b, acc, order.shipping_lines, order.taxes_included)
+    b.debit(acc.customer_deposits, paid)
+    return b.build(on, f"Revenue recognised for order {order.name}", source, rule)
+
+
+@dataclass(frozen=True, slots=True)
+class CostLine:
+    sku: str
+    units: int
+    unit_cost: int
+    location: str
+
+
+def cost_of_sales(
+    currency: str, channel: str, lines: Sequence[CostLine], on: date, source: SourceRef,
+    policy: PostingPolicy, reverse: bool = False,
+) -> JournalEntry | None:
+    """Goods out at cost: Dr COGS, Cr inventory (reversed for units restocked on return)."""
+    acc = policy.accounts
+    b = EntryBuilder(currency, channel=channel)
+    for c in lines:
+        value = c.units * c.unit_cost
+        if reverse:
+            b.debit(acc.inventory, value, c.sku, location=c.location)
+            b.credit(acc.cogs, value, c.sku, location=c.location)
+        else:
+            b.debit(acc.cogs, value, c.sku, location=c.location)
+            b.credit(acc.inventory, value, c.sku, location=c.location)
+    memo = "Cost of goods returned to stock" if reverse else "Cost of goods sold"
+    return b.build(on, memo, source, "cogs-reversal" if reverse else "cogs")
+
+
+@dataclass(frozen=True, slots=True)
+class RefundContext:
+    """How a refund's units fall: reversing recognised revenue or returning unrecognised deposits."""
+
+    reversed_slices: tuple[LineSlice, ...]
+    deposit_slices: tuple[LineSlice, ...]
+    shipping_recognised: bool
+    location: str | None
+
+
+def refund(
+    order: Order, r: Refund, ctx: RefundContext, policy: PostingPolicy, on: date, source: SourceRef
+) -> JournalEntry | None:
+    """The refund in the original sale's context; see the module docstring for the rule."""
+    acc = policy.accounts
+    b = EntryBuilder(order.currency, channel=order.channel, location=ctx.location)
+    owed = 0
+    for s in ctx.reversed_slices:
+        owed += _credit_line_revenue(b, acc, s, order.taxes_included, -1)
+    for s in ctx.deposit_slices:
+        paid = s.customer_paid(order.taxes_included)
+        b.debit(acc.customer_deposits, paid, s.line.sku or s.line.title)
+        owed += paid
+    owed += _debit_shipping_refund(b, acc, order, r, ctx.shipping_recognised)
+    for tender in r.tenders:
+        b.credit(acc.clearing_for(tender.gateway), tender.amount, tender.method.value)
+    b.credit(acc.refund_adjustments, owed - r.refunded_to_customer)
+    return b.build(on, f"Refund {r.refund_id} on order {order.name}", source, "refund")
+
+
+def _debit_shipping_refund(
+    b: EntryBuilder, acc: ChartOfAccounts, order: Order, r: Refund, recognised: bool
+) -> int:
+    if not (r.shipping or r.shipping_tax):
+        return 0
+    if not recognised:  # shipping and its tax are still sitting in customer deposits
+        b.debit(acc.customer_deposits, r.shipping + r.shipping_tax, "shipping refund")
+        return r.shipping + r.shipping_tax
+    b.debit(acc.shipping, r.shipping, "shipping refund")
+    # Shipping tax goes back to the jurisdictions that charged it, in their original proportions.
+    jurisdictions = [t for sl in order.shipping_lines for t in sl.tax_lines]
+    if jurisdictions:
+        parts = allocate(r.shipping_tax, [t.amount for t in jurisdictions])
+        for t, part in zip(jurisdictions, parts, strict=True):
+            b.debit(acc.sales_tax_for(t.jurisdiction), part)
+    else:
+        b.debit(acc.refund_adjustments, r.shipping_tax, "shipping tax without original tax line")
+    return r.shipping + r.shipping_tax

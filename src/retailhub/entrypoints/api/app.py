@@ -1,0 +1,95 @@
+"""The HTTP API: webhook intake (verify + durable write, nothing more) and read endpoints.
+
+Webhook endpoints are authenticated only by the source's signature and answer as soon as the
+delivery is stored; a worker thread applies deliveries in the background.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from retailhub.adapters.storage import queries
+from retailhub.bootstrap import Hub
+from retailhub.services.intake import receive
+
+MAX_BODY_BYTES = 2 * 1024 * 1024  # Shopify order payloads are well under this
+
+
+def _problem(status: int, title: str, detail: str) -> JSONResponse:
+    """RFC 9457 problem details."""
+    return JSONResponse({"type": "about:blank", "title": title, "status": status,
+                         "detail": detail}, status_code=status,
+                        media_type="application/problem+json")
+
+
+def create_app(hub: Hub, run_worker: bool = True, poll_seconds: float = 0.5) -> FastAPI:
+    stop = threading.Event()
+
+    def worker() -> None:
+        processor = hub.processor()
+        while not stop.is_set():
+            stats = processor.run_until_idle()
+            if not (stats.applied or stats.failed or stats.waiting):
+                stop.wait(poll_seconds)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        thread = threading.Thread(target=worker, name="retailhub-worker", daemon=True)
+        if run_worker:
+            thread.start()
+        yield
+        stop.set()
+        if run_worker:
+            thread.join(timeout=10)
+
+    app = FastAPI(title="retailhub", version="0.1.0", lifespan=lifespan)
+
+    @app.post("/webhooks/{source_name}", status_code=200)
+    async def webhook(source_name: str, request: Request) -> Any:
+        source = hub.sources.get(source_name)
+        if source is None:
+            return _problem(404, "Unknown source", f"no connector named {source_name!r}")
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            return _problem(413, "Payload too large", f"limit is {MAX_BODY_BYTES} bytes")
+        with hub.uow() as uow:
+            receipt = receive(uow, source, dict(request.headers), body, hub.clock())
+            uow.commit()
+        if receipt.status == "rejected":
+            return _problem(401, "Signature verification failed",
+                            f"kept as exception {receipt.exception_id}")
+        return {"status": receipt.status, "inbox_id": receipt.inbox_id,
+                "correlation_id": receipt.correlation_id}
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/inventory/{sku}/atp")
+    def atp(sku: str) -> dict[str, Any]:
+        with hub.uow() as uow:
+            positions = queries.positions(uow.conn, sku)
+            if not positions:
+                raise HTTPException(404, f"no stock recorded for {sku}")
+            return {"sku": sku,
+                    "atp": queries.atp(uow.conn, sku, dict(hub.settings.rules().availability))}
+
+    @app.get("/ledger/trial-balance")
+    def trial_balance() -> dict[str, Any]:
+        with hub.uow() as uow:
+            rows = queries.trial_balance(uow.conn)
+        return {"accounts": rows, "debits": sum(r["debits"] for r in rows),
+                "credits": sum(r["credits"] for r in rows)}
+
+    @app.get("/exceptions")
+    def exceptions(status: str = "open") -> list[dict[str, Any]]:
+        with hub.uow() as uow:
+            return queries.list_exceptions(uow.conn, None if status == "all" else status)
+
+    return app

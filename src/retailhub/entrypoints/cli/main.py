@@ -1,0 +1,318 @@
+"""The ``retailhub`` command line (Typer + Rich)."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from retailhub import config as config_module
+from retailhub.adapters.storage import queries
+from retailhub.bootstrap import DEFAULT_DB_URL, Hub, bootstrap
+from retailhub.domain.money import format_minor
+from retailhub.entrypoints.cli.captures import CaptureError, expand, read_capture
+from retailhub.services import exception_actions
+from retailhub.services.intake import receive
+
+app = typer.Typer(help="retailhub: the governed layer between channels, payments and the books.",
+                  no_args_is_help=True, add_completion=False)
+inventory_app = typer.Typer(help="Stock positions and available-to-promise.", no_args_is_help=True)
+ledger_app = typer.Typer(help="The general ledger.", no_args_is_help=True)
+exceptions_app = typer.Typer(help="The exception queue.", no_args_is_help=True)
+app.add_typer(inventory_app, name="inventory")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(exceptions_app, name="exceptions")
+
+console = Console()
+err = Console(stderr=True)
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+class State:
+    db: str = DEFAULT_DB_URL
+    config: Path = Path(config_module.DEFAULT_CONFIG)
+
+
+state = State()
+
+
+@app.callback()
+def main(
+    db: Annotated[str, typer.Option("--db", envvar="RETAILHUB_DB",
+                                    help="Database URL (sqlite:///file.db or postgresql://…).")]
+    = DEFAULT_DB_URL,
+    config: Annotated[Path, typer.Option("--config", envvar="RETAILHUB_CONFIG",
+                                         help="Configuration file.")]
+    = Path(config_module.DEFAULT_CONFIG),
+) -> None:
+    state.db, state.config = db, config
+
+
+def _hub() -> Hub:
+    try:
+        settings = config_module.load(state.config)
+    except config_module.ConfigError as exc:
+        err.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    return bootstrap(settings, state.db)
+
+
+def _print_json(data: Any) -> None:
+    typer.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode())
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=err, transient=True)
+
+
+@app.command()
+def init() -> None:
+    """Create retailhub.toml (if missing) and the database schema."""
+    if not state.config.exists():
+        from retailhub.demo.retailer import config_text
+
+        state.config.write_text(config_text(secrets.token_hex(24)))
+        console.print(f"wrote {state.config} (edit locations, channels and the Shopify secret)")
+    _hub()
+    console.print(f"database ready at {state.db}")
+
+
+@app.command()
+def demo(
+    orders: Annotated[int, typer.Option(help="Orders in the trading day.")] = 200,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same day.")] = 7,
+    save_payloads: Annotated[Path | None, typer.Option(
+        "--save-payloads", help="Write every delivery to DIR/<seq>-<topic>.json.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Build a demo retailer and run a trading day of signed Shopify deliveries through the hub."""
+    from retailhub.demo.retailer import config_text
+    from retailhub.demo.run import run_demo
+
+    if not state.config.exists():
+        state.config.write_text(config_text())
+    hub = _hub()
+    with _progress() as progress:
+        tasks: dict[str, Any] = {}
+
+        def tick(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total or None)
+            progress.update(tasks[stage], completed=done if total else None,
+                            advance=None if total else done)
+
+        result = run_demo(hub, orders, seed, save_payloads, tick)
+    if as_json:
+        _print_json(result)
+        return
+    _print_summary(result, hub.settings.currency)
+
+
+def _print_summary(r: dict[str, Any], currency: str) -> None:
+    console.rule("[bold]retailhub demo: one trading day")
+    console.print(f"deliveries received {r['events_received']}  applied {r['events_applied']}  "
+                  f"duplicates ignored {r['duplicates_ignored']}  "
+                  f"signatures rejected {r['signatures_rejected']}  "
+                  f"waiting {r['events_waiting']}  failed {r['events_failed']}")
+    console.print(f"orders {r['orders']} (cancelled {r['cancelled_orders']})  refunds "
+                  f"{r['refunds']}  returns {r['returns']}")
+    atp = Table("SKU", *next(iter(r["atp"].values())).keys(), title="Available to promise")
+    for sku, by_channel in r["atp"].items():
+        atp.add_row(sku, *(str(v) for v in by_channel.values()))
+    console.print(atp)
+    tb = r["trial_balance"]
+    console.print(f"trial balance: debits {format_minor(tb['debits'], currency)}  credits "
+                  f"{format_minor(tb['credits'], currency)}  "
+                  + ("[green]balanced[/green]" if tb["debits"] == tb["credits"]
+                     else "[red]UNBALANCED[/red]"))
+    exc = Table("exception type", "open", title="Open exceptions")
+    for kind, n in r["exceptions_open"].items():
+        exc.add_row(kind, str(n))
+    console.print(exc)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Captured delivery files or directories.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Replay captured deliveries through intake (in the order given), then process them."""
+    hub = _hub()
+    files = expand(paths)
+    counts = {"accepted": 0, "duplicate": 0, "rejected": 0, "unreadable": 0}
+    with _progress() as progress, hub.uow() as uow:
+        task = progress.add_task("intake", total=len(files))
+        for path in files:
+            try:
+                headers, body = read_capture(path)
+            except CaptureError as exc:
+                err.print(f"[yellow]skipped[/yellow] {exc}")
+                counts["unreadable"] += 1
+                continue
+            source = hub.sources.get(_source_of(headers))
+            if source is None:
+                err.print(f"[yellow]skipped[/yellow] {path}: no connector for its headers")
+                counts["unreadable"] += 1
+                continue
+            counts[receive(uow, source, headers, body, hub.clock()).status] += 1
+            uow.commit()
+            progress.advance(task)
+    stats = hub.processor().run_until_idle()
+    result = {**counts, "applied": stats.applied, "waiting": stats.waiting,
+              "failed": stats.failed, "problems": stats.by_problem}
+    if as_json:
+        _print_json(result)
+    else:
+        console.print(result)
+
+
+def _source_of(headers: dict[str, str]) -> str:
+    lowered = {k.lower() for k in headers}
+    return "shopify" if "x-shopify-topic" in lowered else "unknown"
+
+
+@app.command()
+def work(
+    once: Annotated[bool, typer.Option(help="Drain the inbox once and exit.")] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between polls.")] = 1.0,
+    batch_size: Annotated[int | None, typer.Option(help="Deliveries per transaction.")] = None,
+) -> None:
+    """Run the worker: apply pending deliveries (forever, or --once)."""
+    import time
+
+    hub = _hub()
+    processor = hub.processor()
+    if batch_size:
+        processor.batch_size = batch_size
+    while True:
+        stats = processor.run_until_idle()
+        if stats.applied or stats.failed:
+            err.print(f"applied {stats.applied} failed {stats.failed} waiting {stats.waiting}")
+        if once:
+            return
+        time.sleep(interval)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    worker: Annotated[bool, typer.Option(help="Run the worker in the same process.")] = True,
+) -> None:
+    """Serve the HTTP API (webhooks at /webhooks/shopify) with an in-process worker."""
+    import uvicorn
+
+    from retailhub.entrypoints.api.app import create_app
+
+    uvicorn.run(create_app(_hub(), run_worker=worker), host=host, port=port, log_level="info")
+
+
+@inventory_app.command("atp")
+def inventory_atp(
+    sku: Annotated[str, typer.Argument(help="The SKU.")],
+    channel: Annotated[str | None, typer.Option(help="Only this channel.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Available-to-promise per channel, with the positions behind it."""
+    hub = _hub()
+    rules = dict(hub.settings.rules().availability)
+    if channel is not None:
+        if channel not in rules:
+            err.print(f"[red]unknown channel {channel!r}[/red]; configured: {', '.join(rules)}")
+            raise typer.Exit(2)
+        rules = {channel: rules[channel]}
+    with hub.uow() as uow:
+        atp = queries.atp(uow.conn, sku, rules)
+        positions = queries.positions(uow.conn, sku)
+    if not positions:
+        err.print(f"[yellow]no stock recorded for {sku}[/yellow]")
+    if as_json:
+        _print_json({"sku": sku, "atp": atp, "positions": [
+            {"location": p.location, "on_hand": p.on_hand, "reserved": p.reserved,
+             "in_transit": p.in_transit, "quarantined": p.quarantined,
+             "safety_stock": p.safety_stock} for p in positions]})
+        return
+    table = Table("location", "on hand", "reserved", "in transit", "safety", title=f"{sku}")
+    for p in positions:
+        table.add_row(p.location, str(p.on_hand), str(p.reserved), str(p.in_transit),
+                      str(p.safety_stock))
+    console.print(table)
+    for name, value in atp.items():
+        console.print(f"ATP {name}: [bold]{value}[/bold]")
+
+
+@ledger_app.command("trial-balance")
+def trial_balance(as_json: JsonOpt = False) -> None:
+    """Debits, credits and balance per account."""
+    hub = _hub()
+    with hub.uow() as uow:
+        rows = queries.trial_balance(uow.conn)
+    debits, credits = sum(r["debits"] for r in rows), sum(r["credits"] for r in rows)
+    if as_json:
+        _print_json({"accounts": rows, "debits": debits, "credits": credits,
+                     "balanced": debits == credits})
+        return
+    cur = hub.settings.currency
+    table = Table("account", "debits", "credits", "balance", title="Trial balance")
+    for r in rows:
+        table.add_row(r["account"], format_minor(r["debits"], r["currency"]),
+                      format_minor(r["credits"], r["currency"]),
+                      format_minor(r["balance"], r["currency"]))
+    table.add_row("[bold]total", format_minor(debits, cur), format_minor(credits, cur), "")
+    console.print(table)
+
+
+@exceptions_app.command("list")
+def exceptions_list(
+    status: Annotated[str, typer.Option(help="open, retrying, resolved, ignored or all.")] = "open",
+    as_json: JsonOpt = False,
+) -> None:
+    """The exception queue, most urgent first."""
+    hub = _hub()
+    with hub.uow() as uow:
+        rows = queries.list_exceptions(uow.conn, None if status == "all" else status)
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("id", "type", "owner", "prio", "status", "reason", title="Exceptions")
+    for r in rows:
+        table.add_row(str(r["id"]), r["type"], r["owner"], str(r["priority"]), r["status"],
+                      r["reason"])
+    console.print(table)
+
+
+@exceptions_app.command("retry")
+def exceptions_retry(
+    exception_id: Annotated[int | None, typer.Argument(help="The exception to retry.")] = None,
+    all_open: Annotated[bool, typer.Option("--all", help="Retry every open exception.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Retry a failed delivery (after fixing its cause), then process the inbox."""
+    if (exception_id is None) == (not all_open):
+        err.print("give an exception ID or --all")
+        raise typer.Exit(2)
+    hub = _hub()
+    with hub.uow() as uow:
+        ids = uow.exceptions.open_ids() if all_open else [exception_id or 0]
+        outcomes = [exception_actions.retry(uow, i, hub.sources, hub.clock()) for i in ids]
+        uow.commit()
+    stats = hub.processor().run_until_idle()
+    with hub.uow() as uow:
+        final = {o.exception_id: (uow.exceptions.get(o.exception_id) or {}).get("status")
+                 for o in outcomes}
+    result = [{"id": o.exception_id, "action": o.status, "detail": o.detail,
+               "status": final[o.exception_id]} for o in outcomes]
+    if as_json:
+        _print_json({"retried": result, "applied": stats.applied, "failed": stats.failed})
+        return
+    for r in result:
+        console.print(f"#{r['id']}: {r['action']} ({r['detail']}) -> now {r['status']}")
+    if any(o.status == "not-found" for o in outcomes):
+        raise typer.Exit(1)

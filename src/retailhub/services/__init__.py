@@ -1,0 +1,1 @@
+"""The service layer: intake, processing, handlers and queries over the ports in ``ports``."""

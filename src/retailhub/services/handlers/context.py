@@ -1,0 +1,41 @@
+"""What a handler gets: the unit of work, the rules, and where to note problems and wake-ups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from retailhub.domain.ledger import JournalEntry, SourceRef
+from retailhub.domain.problems import Problem
+from retailhub.services.ports import UnitOfWork
+from retailhub.services.rules import HubRules
+
+
+@dataclass
+class ApplyContext:
+    uow: UnitOfWork
+    rules: HubRules
+    inbox_id: int | None
+    event_ref: str  # "shopify:<event id>": every journal entry links back to it
+    now: datetime
+    problems: list[Problem] = field(default_factory=list)
+    woken: set[str] = field(default_factory=set)
+
+    def source(self, kind: str, document_id: str) -> SourceRef:
+        return SourceRef(kind, document_id, self.event_ref)
+
+    def post(self, entry: JournalEntry | None) -> None:
+        if entry is not None:
+            self.uow.ledger.post(entry, self.inbox_id, self.now)
+
+    def note(self, problem: Problem) -> None:
+        self.problems.append(problem)
+
+
+def order_key(source: str, order_id: str) -> str:
+    """The dependency name a delivery waits on until its order is applied."""
+    return f"order:{source}:{order_id}"
+
+
+def day(at: datetime) -> date:
+    return at.date()

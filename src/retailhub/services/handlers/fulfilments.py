@@ -1,0 +1,92 @@
+"""Goods leave for the customer: stock goes out, revenue (by default) and COGS are recognised."""
+
+from __future__ import annotations
+
+from retailhub.domain import inventory, posting
+from retailhub.domain.events import FulfilmentReported
+from retailhub.domain.orders import DeliveryMethod, Fulfilment, FulfilmentKind
+from retailhub.domain.posting import CostLine, LineSlice, Recognition
+from retailhub.domain.problems import Blocked, Problem, ProblemType, Waiting
+from retailhub.services.handlers.context import ApplyContext, day, order_key
+from retailhub.services.handlers.stock import reconcile_reservations, record_sales
+from retailhub.services.ports import OrderRecord
+
+
+def fulfilment_reported(event: FulfilmentReported, ctx: ApplyContext) -> None:
+    f = event.fulfilment
+    record = ctx.uow.orders.get(event.channel_system, f.order_id)
+    if record is None:
+        raise Waiting(order_key(event.channel_system, f.order_id),
+                      f"fulfilment {f.fulfilment_id} arrived before order {f.order_id}")
+    apply_fulfilment(record, f, ctx)
+    reconcile_reservations(record, ctx)
+    ctx.uow.orders.save_state(record)
+    ctx.woken.add(order_key(event.channel_system, f.order_id))
+
+
+def apply_fulfilment(record: OrderRecord, f: Fulfilment, ctx: ApplyContext) -> None:
+    """Apply one fulfilment once. Validates everything before changing any counter."""
+    order = record.order
+    if ctx.uow.orders.fulfilment_exists(order.source, f.fulfilment_id):
+        return
+    location = _fulfilment_location(record, f, ctx)
+    kind = _kind(order.delivery)
+    if not f.counts:
+        ctx.uow.orders.add_fulfilment(record, f, kind.value, location)
+        return
+    for fl in f.lines:
+        state = record.lines.get(fl.line_id)
+        if state is None or fl.quantity > state.quantity - state.fulfilled - state.cancelled:
+            raise Blocked(Problem(
+                ProblemType.INCONSISTENT_DOCUMENT,
+                f"fulfilment {f.fulfilment_id} ships {fl.quantity} of line {fl.line_id} on order "
+                f"{order.name}, more than is open",
+                subject=order_key(order.source, order.order_id), amount=order.total_price,
+            ))
+
+    at_fulfilment = ctx.rules.posting.recognition_for(order.channel) is Recognition.AT_FULFILMENT
+    slices, costs, sales = [], [], []
+    ref = f"fulfilment:{order.source}:{f.fulfilment_id}"
+    for fl in f.lines:
+        state = record.lines[fl.line_id]
+        line = order.line(fl.line_id)
+        assert line is not None
+        if at_fulfilment:
+            slices.append(LineSlice(line, fl.quantity, state.recognised))
+            state.recognised += fl.quantity
+        state.fulfilled += fl.quantity
+        if state.sku is not None and location is not None:
+            sales.append(inventory.sale(state.sku, location, fl.quantity, f.occurred_at, ref))
+            costs.append(CostLine(state.sku, fl.quantity, state.unit_cost, location))
+
+    source = ctx.source("fulfilment", f.fulfilment_id)
+    on = day(f.occurred_at)
+    if at_fulfilment:
+        include_shipping = not record.shipping_recognised
+        ctx.post(posting.revenue(order, slices, include_shipping, location, ctx.rules.posting,
+                                 on, source))
+        record.shipping_recognised = True
+    ctx.post(posting.cost_of_sales(order.currency, order.channel, costs, on, source,
+                                   ctx.rules.posting))
+    record_sales(sales, ctx)
+    ctx.uow.orders.add_fulfilment(record, f, kind.value, location)
+
+
+def _fulfilment_location(record: OrderRecord, f: Fulfilment, ctx: ApplyContext) -> str | None:
+    if f.location is None:
+        return record.location
+    code = ctx.uow.catalog.location_for(f.location)
+    if code is None:
+        raise Blocked(Problem(
+            ProblemType.UNKNOWN_LOCATION,
+            f"fulfilment {f.fulfilment_id}: {f.location.system} location {f.location.id} is not "
+            "mapped to a retailhub location",
+            subject=f"location:{f.location.system}:{f.location.id}",
+        ))
+    return code
+
+
+def _kind(delivery: DeliveryMethod) -> FulfilmentKind:
+    if delivery in (DeliveryMethod.PICKUP, DeliveryMethod.IN_STORE):
+        return FulfilmentKind.PICKUP
+    return FulfilmentKind.SHIPMENT

@@ -1,0 +1,156 @@
+"""An order snapshot arrives: record it (newest wins), capture payment, keep reservations right.
+
+Delivery order is not guaranteed (Shopify: "compare the payload's updated_at"), so a snapshot
+older than the one we hold never overwrites it; the facts embedded in any snapshot
+(fulfilments, refunds) are applied once each by their own ids whatever snapshot brings them.
+"""
+
+from __future__ import annotations
+
+from retailhub.domain import posting
+from retailhub.domain.events import OrderReported
+from retailhub.domain.orders import DeliveryMethod, Order, OrderLine
+from retailhub.domain.posting import LineSlice, Recognition
+from retailhub.domain.problems import Blocked, Problem, ProblemType, Waiting
+from retailhub.services.handlers.context import ApplyContext, day, order_key
+from retailhub.services.handlers.fulfilments import apply_fulfilment
+from retailhub.services.handlers.refunds import apply_refund
+from retailhub.services.handlers.stock import reconcile_reservations
+from retailhub.services.ports import LineState, OrderRecord
+
+
+def order_reported(event: OrderReported, ctx: ApplyContext) -> None:
+    order = event.order
+    record = ctx.uow.orders.get(order.source, order.order_id)
+    if record is None:
+        record = _record_new_order(order, ctx)
+    elif order.updated_at > record.order.updated_at:
+        _take_newer_snapshot(record, order, ctx)
+    order = record.order  # the newest snapshot we hold drives everything below
+
+    _capture_payment(record, ctx)
+    if ctx.rules.posting.recognition_for(order.channel) is Recognition.AT_ORDER:
+        _recognise_at_order(record, ctx)
+    for fulfilment in event.fulfilments:
+        _embedded(lambda f=fulfilment: apply_fulfilment(record, f, ctx), ctx)
+    for refund in event.refunds:
+        _embedded(lambda r=refund: apply_refund(record, r, ctx), ctx)
+    reconcile_reservations(record, ctx)
+    ctx.uow.orders.save_state(record)
+    ctx.woken.add(order_key(order.source, order.order_id))
+
+
+def _embedded(apply: object, ctx: ApplyContext) -> None:
+    """Apply a fact carried inside an order snapshot; its own webhook will bring it otherwise."""
+    assert callable(apply)
+    try:
+        with ctx.uow.savepoint():
+            apply()
+    except Waiting:
+        pass
+    except Blocked as blocked:
+        ctx.note(Problem(blocked.problem.type, blocked.problem.reason, blocking=False,
+                         subject=blocked.problem.subject, amount=blocked.problem.amount))
+
+
+def _record_new_order(order: Order, ctx: ApplyContext) -> OrderRecord:
+    location = _order_location(order, ctx)
+    lines = [_line_state(order, line, ctx) for line in order.lines]
+    customer_id = ctx.uow.orders.upsert_customer(order.customer) if order.customer else None
+    return ctx.uow.orders.add(order, location, lines, customer_id, ctx.now)
+
+
+def _take_newer_snapshot(record: OrderRecord, order: Order, ctx: ApplyContext) -> None:
+    added = [_line_state(order, line, ctx) for line in order.lines if line.line_id not in record.lines]
+    for line in order.lines:  # an edit can change a line's quantity
+        state = record.lines.get(line.line_id)
+        if state is not None and line.quantity != state.quantity:
+            floor = state.fulfilled + state.cancelled
+            if line.quantity < floor:
+                raise Blocked(Problem(
+                    ProblemType.INCONSISTENT_DOCUMENT,
+                    f"order {order.name} line {line.line_id}: quantity {line.quantity} is below "
+                    f"the {floor} units already fulfilled or cancelled",
+                    subject=order_key(order.source, order.order_id), amount=order.total_price,
+                ))
+            state.quantity = line.quantity
+    record.order = order
+    ctx.uow.orders.update_snapshot(record)
+    if added:
+        ctx.uow.orders.add_lines(record, added)
+        record.lines.update({s.line_id: s for s in added})
+
+
+def _order_location(order: Order, ctx: ApplyContext) -> str | None:
+    if order.location is not None:
+        code = ctx.uow.catalog.location_for(order.location)
+        if code is None:
+            raise Blocked(Problem(
+                ProblemType.UNKNOWN_LOCATION,
+                f"order {order.name}: {order.location.system} location {order.location.id} "
+                "is not mapped to a retailhub location",
+                subject=f"location:{order.location.system}:{order.location.id}",
+                amount=order.total_price,
+            ))
+        return code
+    return ctx.rules.default_location(order.channel)
+
+
+def _line_state(order: Order, line: OrderLine, ctx: ApplyContext) -> LineState:
+    sku = resolve_sku(order, line, ctx)
+    item = ctx.uow.catalog.item(sku) if sku else None
+    unit_cost = item.unit_cost.amount if item is not None else 0
+    stocked = sku if item is not None and item.tracks_inventory else None
+    return LineState(line.line_id, stocked, line.quantity, unit_cost)
+
+
+def resolve_sku(order: Order, line: OrderLine, ctx: ApplyContext) -> str | None:
+    """The item a line sells, by its SKU or the channel's variant id; unknown items block."""
+    if line.gift_card or (line.sku is None and line.variant is None):
+        return None  # a gift card or a custom line: sold, but not a stocked item
+    catalog = ctx.uow.catalog
+    if line.sku and catalog.item(line.sku) is not None:
+        return line.sku
+    if line.variant is not None:
+        sku = catalog.sku_for(line.variant, "variant")
+        if sku is not None:
+            return sku
+    raise Blocked(Problem(
+        ProblemType.UNKNOWN_SKU,
+        f"order {order.name} line {line.line_id} sells SKU {line.sku!r}"
+        + (f" (variant {line.variant.id})" if line.variant else "")
+        + ", which is not in the item master",
+        subject=f"sku:{line.sku}", amount=order.total_price,
+    ))
+
+
+def _capture_payment(record: OrderRecord, ctx: ApplyContext) -> None:
+    order = record.order
+    target = order.total_price if order.payment_status.captured else 0
+    if target <= record.captured:
+        return  # voids and refunds are their own facts; capture only ever grows here
+    delta = target - record.captured
+    ctx.post(posting.payment_capture(
+        order, delta, ctx.rules.posting, day(order.created_at), ctx.source("order", order.order_id)
+    ))
+    record.captured = target
+
+
+def _recognise_at_order(record: OrderRecord, ctx: ApplyContext) -> None:
+    order = record.order
+    slices = []
+    for line in order.lines:
+        state = record.lines[line.line_id]
+        open_units = state.quantity - state.recognised
+        if open_units > 0:
+            slices.append(LineSlice(line, open_units, state.recognised))
+            state.recognised += open_units
+    include_shipping = not record.shipping_recognised and order.delivery is not DeliveryMethod.NONE
+    if not slices and not include_shipping:
+        return
+    ctx.post(posting.revenue(
+        order, slices, include_shipping, record.location, ctx.rules.posting,
+        day(order.created_at), ctx.source("order", order.order_id),
+        rule=f"revenue-at-order:{sum(s.units for s in slices)}:{len(record.lines)}",
+    ))
+    record.shipping_recognised = True

@@ -1,0 +1,143 @@
+"""A refund: money back through its tenders, revenue reversed in the original sale's context,
+goods back into stock by disposition at the location that received them.
+
+Refund lines that return goods need those goods to have been fulfilled first; a refund that
+arrives before its fulfilment waits for it (see ``Waiting``) instead of guessing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from retailhub.domain import inventory, posting
+from retailhub.domain.events import RefundReported
+from retailhub.domain.inventory import Movement
+from retailhub.domain.posting import CostLine, LineSlice, Recognition, RefundContext
+from retailhub.domain.problems import Blocked, Problem, ProblemType, Waiting
+from retailhub.domain.returns import Disposition, Refund, RefundLine
+from retailhub.services.handlers.context import ApplyContext, day, order_key
+from retailhub.services.handlers.stock import reconcile_reservations
+from retailhub.services.ports import LineState, OrderRecord
+
+
+def refund_reported(event: RefundReported, ctx: ApplyContext) -> None:
+    r = event.refund
+    record = ctx.uow.orders.get(event.channel_system, r.order_id)
+    if record is None:
+        raise Waiting(order_key(event.channel_system, r.order_id),
+                      f"refund {r.refund_id} arrived before order {r.order_id}")
+    apply_refund(record, r, ctx)
+    reconcile_reservations(record, ctx)
+    ctx.uow.orders.save_state(record)
+    ctx.woken.add(order_key(event.channel_system, r.order_id))
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How many units of one refund line come out of recognised revenue vs. open deposits."""
+
+    rl: RefundLine
+    state: LineState
+    reversed_units: int
+    deposit_units: int
+    location: str | None
+
+
+def apply_refund(record: OrderRecord, r: Refund, ctx: ApplyContext) -> None:
+    order = record.order
+    if ctx.uow.orders.refund_exists(order.source, r.refund_id):
+        return
+    at_order = ctx.rules.posting.recognition_for(order.channel) is Recognition.AT_ORDER
+    plans = _plan(record, r, at_order, ctx)
+
+    reversed_slices, deposit_slices, movements, costs = [], [], [], []
+    ref = f"refund:{order.source}:{r.refund_id}"
+    for p in plans:
+        line = order.line(p.rl.line_id)
+        assert line is not None
+        if p.reversed_units:
+            reversed_slices.append(LineSlice(line, p.reversed_units, p.state.reversed))
+            p.state.reversed += p.reversed_units
+        if p.deposit_units:
+            deposit_slices.append(LineSlice(line, p.deposit_units, p.state.cancelled, from_top=True))
+        if p.rl.disposition is Disposition.CANCEL:
+            p.state.cancelled += p.rl.quantity
+        else:
+            p.state.returned += p.rl.quantity
+            movements += _goods_back(p, r, ref, costs)
+
+    location = next((p.location for p in plans if p.location), record.location)
+    rctx = RefundContext(tuple(reversed_slices), tuple(deposit_slices),
+                         record.shipping_recognised, location)
+    source = ctx.source("refund", r.refund_id)
+    on = day(r.occurred_at)
+    ctx.post(posting.refund(order, r, rctx, ctx.rules.posting, on, source))
+    ctx.post(posting.cost_of_sales(order.currency, order.channel, costs, on, source,
+                                   ctx.rules.posting, reverse=True))
+    if movements:
+        ctx.uow.inventory.record(movements, ctx.inbox_id)
+    skus = {p.rl.line_id: p.state.sku for p in plans}
+    ctx.uow.orders.add_refund(record, r, location, skus, [p.location for p in plans])
+
+
+def _plan(record: OrderRecord, r: Refund, at_order: bool, ctx: ApplyContext) -> list[_Plan]:
+    """Check every line before anything changes; wait or block on the first that cannot apply."""
+    order = record.order
+    subject = order_key(order.source, order.order_id)
+    plans = []
+    taken: dict[str, int] = {}  # units of a line already planned earlier in this same refund
+    for rl in r.lines:
+        state = record.lines.get(rl.line_id)
+        if state is None or rl.quantity <= 0:
+            raise Blocked(Problem(
+                ProblemType.INCONSISTENT_DOCUMENT,
+                f"refund {r.refund_id} refers to line {rl.line_id}, not on order {order.name}",
+                subject=subject, amount=r.refunded_to_customer))
+        earlier = taken.get(rl.line_id, 0)
+        if rl.disposition is Disposition.CANCEL:
+            open_units = state.quantity - state.fulfilled - state.cancelled - earlier
+            if rl.quantity > open_units:
+                raise Blocked(Problem(
+                    ProblemType.INCONSISTENT_DOCUMENT,
+                    f"refund {r.refund_id} cancels {rl.quantity} of line {rl.line_id} on order "
+                    f"{order.name} but only {open_units} are unfulfilled",
+                    subject=subject, amount=r.refunded_to_customer))
+            reversed_units = rl.quantity if at_order else 0
+            deposit_units = 0 if at_order else rl.quantity
+        else:
+            returnable = state.fulfilled - state.returned - earlier
+            if rl.quantity > returnable:
+                raise Waiting(subject, f"refund {r.refund_id} returns {rl.quantity} of line "
+                              f"{rl.line_id} but only {returnable} have been fulfilled so far")
+            reversed_units, deposit_units = rl.quantity, 0
+        taken[rl.line_id] = earlier + rl.quantity
+        location = _location(rl, ctx, r) or record.location  # received where sold, unless told
+        plans.append(_Plan(rl, state, reversed_units, deposit_units, location))
+    return plans
+
+
+def _location(rl: RefundLine, ctx: ApplyContext, r: Refund) -> str | None:
+    if rl.location is None:
+        return None
+    code = ctx.uow.catalog.location_for(rl.location)
+    if code is None:
+        raise Blocked(Problem(
+            ProblemType.UNKNOWN_LOCATION,
+            f"refund {r.refund_id}: {rl.location.system} location {rl.location.id} is not mapped",
+            subject=f"location:{rl.location.system}:{rl.location.id}"))
+    return code
+
+
+def _goods_back(p: _Plan, r: Refund, ref: str, costs: list[CostLine]) -> list[Movement]:
+    """Restocked or quarantined goods come back at their original cost; others stay expensed."""
+    sku, location = p.state.sku, p.location
+    if sku is None or location is None:
+        return []
+    qty = p.rl.quantity
+    if p.rl.disposition is Disposition.RESTOCK:
+        costs.append(CostLine(sku, qty, p.state.unit_cost, location))
+        return [inventory.restock(sku, location, qty, r.occurred_at, ref)]
+    if p.rl.disposition is Disposition.QUARANTINE:
+        costs.append(CostLine(sku, qty, p.state.unit_cost, location))
+        return [inventory.quarantine(sku, location, qty, r.occurred_at, ref)]
+    return []

@@ -1,0 +1,202 @@
+"""Ports: what the service layer needs from storage and connectors, as Protocols.
+
+The SQL adapters in ``retailhub.adapters.storage`` implement these; connectors implement
+``WebhookSource``. Nothing here knows about SQLAlchemy, HTTP or a vendor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from retailhub.domain.catalog import Item
+from retailhub.domain.customers import Customer
+from retailhub.domain.events import InboundEvent
+from retailhub.domain.inventory import Movement, Position
+from retailhub.domain.ledger import JournalEntry
+from retailhub.domain.orders import ExternalRef, Fulfilment, Order
+from retailhub.domain.problems import Problem
+from retailhub.domain.returns import Refund
+
+
+class WebhookSource(Protocol):
+    """A channel that delivers signed webhooks (Shopify, Square, Stripe, …)."""
+
+    name: str
+
+    def verify(self, headers: Mapping[str, str], body: bytes) -> bool: ...
+
+    def event_id(self, headers: Mapping[str, str], body: bytes) -> str: ...
+
+    def topic(self, headers: Mapping[str, str]) -> str: ...
+
+    def translate(self, topic: str, body: bytes) -> InboundEvent | Problem: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: int
+    source: str
+    event_id: str
+    topic: str
+    headers: Mapping[str, str]
+    body: bytes
+    received_at: datetime
+    status: str
+    attempts: int
+    correlation_id: str
+
+
+class InboxRepository(Protocol):
+    def add(
+        self, source: str, event_id: str, topic: str, headers: Mapping[str, str], body: bytes,
+        received_at: datetime, correlation_id: str,
+    ) -> int | None:
+        """Store a delivery; ``None`` if (source, event_id) is already there."""
+
+    def count_duplicate(self, source: str, event_id: str) -> None: ...
+
+    def claim_pending(self, limit: int) -> list[Delivery]: ...
+
+    def get(self, inbox_id: int) -> Delivery | None: ...
+
+    def mark_applied(self, inbox_id: int, at: datetime) -> None: ...
+
+    def mark_waiting(self, inbox_id: int, dependency: str, reason: str) -> None: ...
+
+    def mark_failed(self, inbox_id: int, reason: str) -> None: ...
+
+    def requeue(self, inbox_id: int) -> None: ...
+
+    def wake(self, dependency: str) -> int: ...
+
+    def expired_waiting(self, received_before: datetime) -> list[Delivery]: ...
+
+
+class ExceptionRepository(Protocol):
+    def raise_problem(
+        self, problem: Problem, at: datetime, source: str | None, inbox_id: int | None,
+        correlation_id: str | None, headers: Mapping[str, str] | None = None,
+        payload: bytes | None = None,
+    ) -> int: ...
+
+    def resolve_for_delivery(self, inbox_id: int, at: datetime, note: str) -> int: ...
+
+    def get(self, exception_id: int) -> Mapping[str, object] | None: ...
+
+    def open_ids(self) -> list[int]: ...
+
+    def set_status(self, exception_id: int, status: str, at: datetime, actor: str, note: str) -> None:
+        ...
+
+
+@dataclass(slots=True)
+class LineState:
+    """Per-line counters that make postings and reservations order-independent."""
+
+    line_id: str
+    sku: str | None
+    quantity: int
+    unit_cost: int
+    fulfilled: int = 0
+    recognised: int = 0
+    cancelled: int = 0
+    returned: int = 0
+    reversed: int = 0
+    reserved: int = 0
+    reserved_location: str | None = None
+
+
+@dataclass(slots=True)
+class OrderRecord:
+    pk: int
+    order: Order
+    location: str | None
+    captured: int
+    shipping_recognised: bool
+    lines: dict[str, LineState] = field(default_factory=dict)
+
+
+class OrderRepository(Protocol):
+    def get(self, source: str, order_id: str) -> OrderRecord | None: ...
+
+    def add(self, order: Order, location: str | None, lines: Sequence[LineState],
+            customer_id: int | None, at: datetime) -> OrderRecord: ...
+
+    def update_snapshot(self, record: OrderRecord) -> None: ...
+
+    def save_state(self, record: OrderRecord) -> None:
+        """Persist captured/shipping flags and every line's counters."""
+
+    def add_lines(self, record: OrderRecord, lines: Sequence[LineState]) -> None: ...
+
+    def fulfilment_exists(self, source: str, fulfilment_id: str) -> bool: ...
+
+    def add_fulfilment(self, record: OrderRecord, f: Fulfilment, kind: str, location: str | None) -> None:
+        ...
+
+    def refund_exists(self, source: str, refund_id: str) -> bool: ...
+
+    def add_refund(self, record: OrderRecord, r: Refund, location: str | None,
+                   skus: Mapping[str, str | None], locations: Sequence[str | None]) -> None: ...
+
+    def upsert_customer(self, customer: Customer) -> int: ...
+
+
+class CatalogRepository(Protocol):
+    def item(self, sku: str) -> Item | None: ...
+
+    def sku_for(self, ref: ExternalRef, kind: str) -> str | None: ...
+
+    def location_for(self, ref: ExternalRef) -> str | None: ...
+
+    def location_exists(self, code: str) -> bool: ...
+
+
+class InventoryRepository(Protocol):
+    def record(self, movements: Iterable[Movement], inbox_id: int | None) -> None:
+        """Append movements and fold them into the positions read model."""
+
+    def position(self, sku: str, location: str) -> Position: ...
+
+    def positions(self, sku: str) -> list[Position]: ...
+
+    def channel_report_at(self, system: str, item: str, location: str) -> datetime | None: ...
+
+    def save_channel_report(self, system: str, item: str, location: str, sku: str,
+                            location_code: str, available: int, at: datetime,
+                            inbox_id: int) -> None: ...
+
+
+class LedgerRepository(Protocol):
+    def post(self, entry: JournalEntry, inbox_id: int | None, at: datetime) -> bool:
+        """Post once per ``entry.key``; ``False`` if an entry with that key already exists."""
+
+    def trial_balance(self) -> dict[tuple[str, str], int]: ...
+
+
+class UnitOfWork(Protocol):
+    inbox: InboxRepository
+    exceptions: ExceptionRepository
+    orders: OrderRepository
+    catalog: CatalogRepository
+    inventory: InventoryRepository
+    ledger: LedgerRepository
+
+    def __enter__(self) -> UnitOfWork: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+    def savepoint(self) -> Savepoint: ...
+
+
+class Savepoint(Protocol):
+    def __enter__(self) -> Savepoint: ...
+
+    def __exit__(self, *exc: object) -> bool | None: ...

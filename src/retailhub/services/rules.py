@@ -1,0 +1,27 @@
+"""The operating rules the service layer applies, as plain data built from ``retailhub.toml``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from retailhub.domain.inventory import ChannelAvailability
+from retailhub.domain.posting import PostingPolicy
+
+
+@dataclass(frozen=True)
+class HubRules:
+    posting: PostingPolicy = field(default_factory=PostingPolicy)
+    # Which location a channel's orders reserve and sell from when the order names none.
+    default_locations: Mapping[str, str] = field(default_factory=dict)
+    availability: Mapping[str, ChannelAvailability] = field(default_factory=dict)
+    # System of record per entity ("inventory" -> "retailhub" or "shopify", …).
+    ownership: Mapping[str, str] = field(default_factory=dict)
+    # How long a delivery may wait for what it depends on before it becomes an exception.
+    dependency_timeout_seconds: int = 3600
+
+    def owner(self, entity: str) -> str:
+        return self.ownership.get(entity, "retailhub")
+
+    def default_location(self, channel: str) -> str | None:
+        return self.default_locations.get(channel)
