@@ -44,19 +44,25 @@ class Hub:
         return SqlUnitOfWork(self.engine, self.known_accounts)
 
     def processor(self) -> Processor:
-        return Processor(self.uow, self.sources, self.settings.rules(), self.clock,
-                         self.settings.batch_size)
+        return Processor(
+            self.uow, self.sources, self.settings.rules(), self.clock, self.settings.batch_size
+        )
 
 
-def bootstrap(settings: Settings, db_url: str = DEFAULT_DB_URL,
-              clock: Callable[[], datetime] = utc_now, migrate: bool = True) -> Hub:
+def bootstrap(
+    settings: Settings,
+    db_url: str = DEFAULT_DB_URL,
+    clock: Callable[[], datetime] = utc_now,
+    migrate: bool = True,
+) -> Hub:
     engine = make_engine(db_url)
     if migrate:
         upgrade(engine)
     sources: dict[str, WebhookSource] = {}
     if settings.shopify is not None:
-        sources["shopify"] = ShopifyWebhooks(settings.shopify.secrets,
-                                             settings.shopify.channels or None)
+        sources["shopify"] = ShopifyWebhooks(
+            settings.shopify.secrets, settings.shopify.channels or None
+        )
     hub = Hub(settings, engine, sources, clock)
     sync_locations(hub)
     return hub

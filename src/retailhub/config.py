@@ -63,11 +63,15 @@ class Settings:
         )
         return HubRules(
             posting=policy,
-            default_locations={c.name: c.default_location for c in self.channels.values()
-                               if c.default_location},
-            availability={c.name: ChannelAvailability(c.name, c.locations, c.include_in_transit,
-                                                      c.allow_backorder)
-                          for c in self.channels.values()},
+            default_locations={
+                c.name: c.default_location for c in self.channels.values() if c.default_location
+            },
+            availability={
+                c.name: ChannelAvailability(
+                    c.name, c.locations, c.include_in_transit, c.allow_backorder
+                )
+                for c in self.channels.values()
+            },
             ownership=self.ownership,
             dependency_timeout_seconds=self.dependency_timeout_seconds,
         )
@@ -89,14 +93,23 @@ def parse(data: dict[str, Any], path: Path | None = None) -> Settings:
     company = data.get("company", {})
     locations = tuple(_location(i, raw, where) for i, raw in enumerate(data.get("locations", [])))
     codes = {loc.code for loc in locations}
-    channels = {name: _channel(name, raw, codes, where)
-                for name, raw in data.get("channels", {}).items()}
-    ownership = {"items": "retailhub", "prices": "retailhub", "inventory": "retailhub",
-                 "customers": "retailhub", "orders": "shopify", "postings": "retailhub"}
+    channels = {
+        name: _channel(name, raw, codes, where) for name, raw in data.get("channels", {}).items()
+    }
+    ownership = {
+        "items": "retailhub",
+        "prices": "retailhub",
+        "inventory": "retailhub",
+        "customers": "retailhub",
+        "orders": "shopify",
+        "postings": "retailhub",
+    }
     for entity, owner in data.get("ownership", {}).items():
         if entity not in OWNED_ENTITIES:
-            raise ConfigError(f"{where}: [ownership] {entity}: unknown entity "
-                              f"(one of {', '.join(OWNED_ENTITIES)})")
+            raise ConfigError(
+                f"{where}: [ownership] {entity}: unknown entity "
+                f"(one of {', '.join(OWNED_ENTITIES)})"
+            )
         ownership[entity] = str(owner)
     pipeline = data.get("pipeline", {})
     return Settings(
@@ -116,10 +129,14 @@ def parse(data: dict[str, Any], path: Path | None = None) -> Settings:
 def _location(index: int, raw: dict[str, Any], where: str) -> Location:
     try:
         kind = LocationKind(raw.get("kind", "store"))
-        external = {k.removesuffix("_location_id"): str(v) for k, v in raw.items()
-                    if k.endswith("_location_id")}
-        return Location(str(raw["code"]), str(raw.get("name", raw["code"])), kind,
-                        raw.get("region"), external)
+        external = {
+            k.removesuffix("_location_id"): str(v)
+            for k, v in raw.items()
+            if k.endswith("_location_id")
+        }
+        return Location(
+            str(raw["code"]), str(raw.get("name", raw["code"])), kind, raw.get("region"), external
+        )
     except KeyError as exc:
         raise ConfigError(f"{where}: locations[{index}] needs {exc.args[0]!r}") from exc
     except ValueError as exc:
@@ -135,10 +152,17 @@ def _channel(name: str, raw: dict[str, Any], codes: set[str], where: str) -> Cha
     try:
         recognition = Recognition(raw.get("recognise_revenue_at", "fulfilment"))
     except ValueError as exc:
-        raise ConfigError(f"{where}: [channels.{name}] recognise_revenue_at must be "
-                          "'order' or 'fulfilment'") from exc
-    return ChannelConfig(name, locations, default, bool(raw.get("include_in_transit", False)),
-                         bool(raw.get("allow_backorder", False)), recognition)
+        raise ConfigError(
+            f"{where}: [channels.{name}] recognise_revenue_at must be 'order' or 'fulfilment'"
+        ) from exc
+    return ChannelConfig(
+        name,
+        locations,
+        default,
+        bool(raw.get("include_in_transit", False)),
+        bool(raw.get("allow_backorder", False)),
+        recognition,
+    )
 
 
 def _shopify(raw: dict[str, Any] | None, where: str) -> ShopifyConfig | None:
@@ -148,16 +172,21 @@ def _shopify(raw: dict[str, Any] | None, where: str) -> ShopifyConfig | None:
     if raw.get("secret_env"):
         value = os.environ.get(str(raw["secret_env"]))
         if not value:
-            raise ConfigError(f"{where}: [connectors.shopify] secret_env "
-                              f"{raw['secret_env']!r} is not set in the environment")
+            raise ConfigError(
+                f"{where}: [connectors.shopify] secret_env "
+                f"{raw['secret_env']!r} is not set in the environment"
+            )
         secrets.append(value)
     if raw.get("secret"):
         secrets.append(str(raw["secret"]))
     secrets += [str(s) for s in raw.get("previous_secrets", [])]
     if not secrets:
         raise ConfigError(f"{where}: [connectors.shopify] needs secret or secret_env")
-    return ShopifyConfig(str(raw.get("shop_domain", "")), tuple(secrets),
-                         {str(k): str(v) for k, v in raw.get("source_channels", {}).items()})
+    return ShopifyConfig(
+        str(raw.get("shop_domain", "")),
+        tuple(secrets),
+        {str(k): str(v) for k, v in raw.get("source_channels", {}).items()},
+    )
 
 
 def _accounts(raw: dict[str, Any], where: str) -> ChartOfAccounts:

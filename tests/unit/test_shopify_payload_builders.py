@@ -59,7 +59,8 @@ def test_a_discounted_taxed_web_order_adds_up_to_its_total():
     # 10 % of 107.49 = 10.75, allocated 5.00 / 2.00 / 3.75 by line subtotal.
     assert [li.discount for li in order.lines] == [500, 200, 375]
     assert payload["total_discounts"] == "10.75"
-    assert order.total_price == balance(order) == 10760
+    # Tax on 45.00, 17.99, 33.75 at 6.25 % + 1.75 %: 6.04 + 1.69, shipping 0.50.
+    assert order.total_price == balance(order) == 11292
     assert payload["total_line_items_price"] == "107.49"
     assert payload["subtotal_price"] == "96.74"
 
@@ -75,7 +76,11 @@ def test_pickup_and_pos_orders_are_recognised():
         source_name="pos", location_id=77, taxes_included=True, gateway="cash",
     )  # fmt: skip
     order = mapped("orders/create", pos).order  # type: ignore[union-attr]
-    assert (order.delivery, order.channel, order.total_price) == (DeliveryMethod.IN_STORE, "pos", 5000)
+    assert (order.delivery, order.channel, order.total_price) == (
+        DeliveryMethod.IN_STORE,
+        "pos",
+        5000,
+    )
 
 
 def test_a_refund_of_one_line_cancelled_and_returned_refunds_its_exact_share():
@@ -108,7 +113,9 @@ def test_a_refund_of_one_line_cancelled_and_returned_refunds_its_exact_share():
 
 
 def test_inventory_level_payload_maps():
-    payload = inventory_level_payload(inventory_item_id=4, location_id=7, available=3, updated_at=T0)
+    payload = inventory_level_payload(
+        inventory_item_id=4, location_id=7, available=3, updated_at=T0
+    )
     assert translate("inventory_levels/update", orjson.dumps(payload)).available == 3  # type: ignore[union-attr]
 
 

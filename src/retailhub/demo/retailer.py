@@ -17,8 +17,20 @@ SHOP_DOMAIN = "demo-outfitters.myshopify.com"
 SHOPIFY_LOCATIONS = {"WH": 70001, "STORE-1": 70002, "STORE-2": 70003}
 STORE_NAMES = {"STORE-1": "Downtown", "STORE-2": "Riverside Mall"}
 
-STYLES = ["Oxford Shirt", "Chino", "Denim Jacket", "Wool Sweater", "Rain Shell", "Tee",
-          "Hoodie", "Linen Shirt", "Cargo Short", "Fleece Vest", "Parka", "Polo"]
+STYLES = [
+    "Oxford Shirt",
+    "Chino",
+    "Denim Jacket",
+    "Wool Sweater",
+    "Rain Shell",
+    "Tee",
+    "Hoodie",
+    "Linen Shirt",
+    "Cargo Short",
+    "Fleece Vest",
+    "Parka",
+    "Polo",
+]
 COLOURS = ["Navy", "Olive", "Black", "Sand", "Rust"]
 SIZES = ["S", "M", "L", "XL", "XXL"]
 
@@ -110,9 +122,12 @@ def catalog(rng: random.Random, size: int = 300) -> list[DemoItem]:
                 cost = (price * Decimal("0.45")).quantize(Decimal("0.01"))
                 sku = f"{style[:3].upper()}{s_i:02d}-{colour[:3].upper()}-{size_label}"
                 item = Item(
-                    sku=sku, title=f"{style} {colour} {size_label}",
-                    unit_cost=Money.of(cost, CURRENCY), tax_class="apparel",
-                    barcode=f"0{700000000000 + n:012d}"[:13], style=style,
+                    sku=sku,
+                    title=f"{style} {colour} {size_label}",
+                    unit_cost=Money.of(cost, CURRENCY),
+                    tax_class="apparel",
+                    barcode=f"0{700000000000 + n:012d}"[:13],
+                    style=style,
                     options=(("Colour", colour), ("Size", size_label)),
                 )
                 out.append(DemoItem(item, price, 40_000_000 + n, 50_000_000 + n))
@@ -124,6 +139,6 @@ def opening_stock(rng: random.Random, items: list[DemoItem]) -> list[tuple[str, 
     out = []
     for d in items:
         out.append((d.item.sku, "WH", rng.randint(20, 60)))
-        out.append((d.item.sku, "STORE-1", rng.randint(2, 10)))
-        out.append((d.item.sku, "STORE-2", rng.randint(2, 10)))
+        out.append((d.item.sku, "STORE-1", rng.randint(4, 12)))
+        out.append((d.item.sku, "STORE-2", rng.randint(4, 12)))
     return out

@@ -27,8 +27,12 @@ def load_retailer(hub: Hub, seed: int) -> list[Any]:
         if uow.catalog.item(items[0].item.sku) is not None:
             return items
         uow.catalog.save_items(
-            ((d.item, {"variant": str(d.variant_id), "inventory_item": str(d.inventory_item_id)})
-             for d in items), "shopify")
+            (
+                (d.item, {"variant": str(d.variant_id), "inventory_item": str(d.inventory_item_id)})
+                for d in items
+            ),
+            "shopify",
+        )
         rules = hub.settings.rules()
         for sku, location, qty in opening_stock(rng, items):
             receive_stock(uow, rules, sku, location, qty, DAY, f"opening:{sku}:{location}")
@@ -88,8 +92,9 @@ def summary(hub: Hub, intake: dict[str, int], sample_skus: list[str]) -> dict[st
     }
 
 
-def run_demo(hub: Hub, orders: int, seed: int, save_dir: Path | None = None,
-             progress: Progress | None = None) -> dict[str, Any]:
+def run_demo(
+    hub: Hub, orders: int, seed: int, save_dir: Path | None = None, progress: Progress | None = None
+) -> dict[str, Any]:
     items = load_retailer(hub, seed)
     shopify = hub.settings.shopify
     assert shopify is not None, "the demo configuration has a Shopify connector"

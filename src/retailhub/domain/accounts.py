@@ -70,8 +70,4 @@ class ChartOfAccounts:
 
     def named(self) -> dict[str, str]:
         """The fixed accounts by role (for ``init`` and the readiness report)."""
-        return {
-            name: value
-            for name, value in vars(self).items()
-            if isinstance(value, str)
-        }
+        return {name: value for name, value in vars(self).items() if isinstance(value, str)}

@@ -117,16 +117,26 @@ def receipt(sku: str, location: str, qty: int, at: datetime, reference: str) -> 
 
 
 def restock(sku: str, location: str, qty: int, at: datetime, reference: str) -> Movement:
-    return Movement(sku, location, MovementKind.RETURN_RESTOCK, at, on_hand=qty, reference=reference)
+    return Movement(
+        sku, location, MovementKind.RETURN_RESTOCK, at, on_hand=qty, reference=reference
+    )
 
 
 def quarantine(sku: str, location: str, qty: int, at: datetime, reference: str) -> Movement:
-    return Movement(sku, location, MovementKind.QUARANTINE, at, quarantined=qty, reference=reference)
+    return Movement(
+        sku, location, MovementKind.QUARANTINE, at, quarantined=qty, reference=reference
+    )
 
 
 def adjustment(
     sku: str, location: str, delta: int, at: datetime, reason: str, reference: str
 ) -> Movement:
     return Movement(
-        sku, location, MovementKind.ADJUSTMENT, at, on_hand=delta, reason=reason, reference=reference
+        sku,
+        location,
+        MovementKind.ADJUSTMENT,
+        at,
+        on_hand=delta,
+        reason=reason,
+        reference=reference,
     )

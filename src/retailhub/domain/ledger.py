@@ -92,13 +92,22 @@ class EntryBuilder:
     def debit(self, account: str, amount: int, memo: str | None = None, **dims: str | None) -> None:
         self._add(account, amount, memo, dims)
 
-    def credit(self, account: str, amount: int, memo: str | None = None, **dims: str | None) -> None:
+    def credit(
+        self, account: str, amount: int, memo: str | None = None, **dims: str | None
+    ) -> None:
         self._add(account, -amount, memo, dims)
 
-    def _add(self, account: str, amount: int, memo: str | None, dims: dict[str, str | None]) -> None:
+    def _add(
+        self, account: str, amount: int, memo: str | None, dims: dict[str, str | None]
+    ) -> None:
         if amount == 0:
             return
-        key = (account, memo, dims.get("location", self.location), dims.get("channel", self.channel))
+        key = (
+            account,
+            memo,
+            dims.get("location", self.location),
+            dims.get("channel", self.channel),
+        )
         self._amounts[key] = self._amounts.get(key, 0) + amount
 
     def build(
@@ -118,13 +127,22 @@ def reverse(entry: JournalEntry, on: date, reason: str) -> JournalEntry:
     """The correcting entry: every line negated, pointing at the original."""
     lines = tuple(
         JournalLine(
-            line.account, -line.amount, line.currency, line.memo, line.channel, line.location,
+            line.account,
+            -line.amount,
+            line.currency,
+            line.memo,
+            line.channel,
+            line.location,
             line.brand,
         )
         for line in entry.lines
     )
     return JournalEntry(
-        on, f"Reversal of {entry.memo}: {reason}", entry.source, lines, f"{entry.rule}:reversal",
+        on,
+        f"Reversal of {entry.memo}: {reason}",
+        entry.source,
+        lines,
+        f"{entry.rule}:reversal",
         reverses=entry.key,
     )
 

@@ -26,7 +26,11 @@ class PaymentStatus(StrEnum):
     @property
     def captured(self) -> bool:
         """Money has been taken from the customer (refunds are separate facts)."""
-        return self in (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
+        return self in (
+            PaymentStatus.PAID,
+            PaymentStatus.PARTIALLY_REFUNDED,
+            PaymentStatus.REFUNDED,
+        )
 
 
 class DeliveryMethod(StrEnum):

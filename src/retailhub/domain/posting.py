@@ -150,8 +150,13 @@ class CostLine:
 
 
 def cost_of_sales(
-    currency: str, channel: str, lines: Sequence[CostLine], on: date, source: SourceRef,
-    policy: PostingPolicy, reverse: bool = False,
+    currency: str,
+    channel: str,
+    lines: Sequence[CostLine],
+    on: date,
+    source: SourceRef,
+    policy: PostingPolicy,
+    reverse: bool = False,
 ) -> JournalEntry | None:
     """Goods out at cost: Dr COGS, Cr inventory (reversed for units restocked on return)."""
     acc = policy.accounts

@@ -62,7 +62,7 @@ class Problem:
     amount: int = 0  # revenue at stake, minor units, for prioritising
 
 
-class Blocked(Exception):  # noqa: N818 - a control-flow signal carrying a Problem, not an error
+class Blocked(Exception):
     """Raised inside a handler to abandon the delivery's transaction with a blocking problem."""
 
     def __init__(self, problem: Problem) -> None:
@@ -70,7 +70,7 @@ class Blocked(Exception):  # noqa: N818 - a control-flow signal carrying a Probl
         self.problem = problem
 
 
-class Waiting(Exception):  # noqa: N818
+class Waiting(Exception):
     """Raised when a delivery depends on a record that has not arrived yet (a refund before its order).
 
     ``dependency`` names what it waits for (``order:shopify:123``); applying that record wakes it.

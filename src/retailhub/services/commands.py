@@ -10,8 +10,16 @@ from retailhub.services.ports import UnitOfWork
 from retailhub.services.rules import HubRules
 
 
-def receive_stock(uow: UnitOfWork, rules: HubRules, sku: str, location: str, quantity: int,
-                  at: datetime, reference: str, counter_account: str | None = None) -> None:
+def receive_stock(
+    uow: UnitOfWork,
+    rules: HubRules,
+    sku: str,
+    location: str,
+    quantity: int,
+    at: datetime,
+    reference: str,
+    counter_account: str | None = None,
+) -> None:
     """Goods arrive: on hand goes up and inventory is valued at the item's cost.
 
     The credit side defaults to opening balances (a first stock load); a purchase receipt would
@@ -26,7 +34,11 @@ def receive_stock(uow: UnitOfWork, rules: HubRules, sku: str, location: str, qua
     value = quantity * item.unit_cost.amount
     b.debit(acc.inventory, value, sku)
     b.credit(counter_account or acc.opening_balances, value, sku)
-    entry = b.build(at.date(), f"Stock received: {quantity} {sku} at {location}",
-                    SourceRef("receipt", reference), f"receipt:{sku}:{location}")
+    entry = b.build(
+        at.date(),
+        f"Stock received: {quantity} {sku} at {location}",
+        SourceRef("receipt", reference),
+        f"receipt:{sku}:{location}",
+    )
     if entry is not None:
         uow.ledger.post(entry, None, at)

@@ -18,8 +18,13 @@ class RetryOutcome:
     detail: str
 
 
-def retry(uow: UnitOfWork, exception_id: int, sources: Mapping[str, WebhookSource],
-          now: datetime, actor: str = "cli") -> RetryOutcome:
+def retry(
+    uow: UnitOfWork,
+    exception_id: int,
+    sources: Mapping[str, WebhookSource],
+    now: datetime,
+    actor: str = "cli",
+) -> RetryOutcome:
     """Requeue the delivery behind an exception; the next processing run applies or re-fails it."""
     row: Mapping[str, Any] | None = uow.exceptions.get(exception_id)
     if row is None:
@@ -29,8 +34,11 @@ def retry(uow: UnitOfWork, exception_id: int, sources: Mapping[str, WebhookSourc
     inbox_id = row["inbox_id"]
     if inbox_id is not None:
         if not row["blocking"]:
-            return RetryOutcome(exception_id, "not-retriable",
-                                "advisory: the delivery was applied; nothing to retry")
+            return RetryOutcome(
+                exception_id,
+                "not-retriable",
+                "advisory: the delivery was applied; nothing to retry",
+            )
         uow.inbox.requeue(int(inbox_id))
         uow.exceptions.set_status(exception_id, "retrying", now, actor, "requeued for processing")
         return RetryOutcome(exception_id, "requeued", f"delivery {inbox_id} requeued")
@@ -39,10 +47,20 @@ def retry(uow: UnitOfWork, exception_id: int, sources: Mapping[str, WebhookSourc
     if payload is None or headers is None or source is None:
         return RetryOutcome(exception_id, "not-retriable", "no stored delivery to retry")
     if not source.verify(headers, payload):
-        uow.exceptions.set_status(exception_id, "open", now, actor,
-                                  "signature still does not verify with the configured secrets")
+        uow.exceptions.set_status(
+            exception_id,
+            "open",
+            now,
+            actor,
+            "signature still does not verify with the configured secrets",
+        )
         return RetryOutcome(exception_id, "still-rejected", "signature still fails")
     receipt = admit(uow, source, headers, payload, now, str(row["correlation_id"] or ""))
-    uow.exceptions.set_status(exception_id, "resolved", now, actor,
-                              f"signature verifies now; admitted as {receipt.status}")
+    uow.exceptions.set_status(
+        exception_id,
+        "resolved",
+        now,
+        actor,
+        f"signature verifies now; admitted as {receipt.status}",
+    )
     return RetryOutcome(exception_id, "admitted", f"delivery admitted ({receipt.status})")

@@ -38,21 +38,34 @@ def receive(
     correlation_id = uuid.uuid4().hex
     if not source.verify(headers, body):
         exception_id = uow.exceptions.raise_problem(
-            Problem(ProblemType.SIGNATURE_FAILURE,
-                    f"{source.name} delivery failed signature verification; not admitted",
-                    subject=f"delivery:{source.name}:{headers.get('x-shopify-event-id', '?')}"),
-            now, source.name, None, correlation_id, headers=headers, payload=body)
+            Problem(
+                ProblemType.SIGNATURE_FAILURE,
+                f"{source.name} delivery failed signature verification; not admitted",
+                subject=f"delivery:{source.name}:{headers.get('x-shopify-event-id', '?')}",
+            ),
+            now,
+            source.name,
+            None,
+            correlation_id,
+            headers=headers,
+            payload=body,
+        )
         return Receipt("rejected", exception_id=exception_id, correlation_id=correlation_id)
     return admit(uow, source, headers, body, now, correlation_id)
 
 
 def admit(
-    uow: UnitOfWork, source: WebhookSource, headers: Mapping[str, str], body: bytes,
-    now: datetime, correlation_id: str,
+    uow: UnitOfWork,
+    source: WebhookSource,
+    headers: Mapping[str, str],
+    body: bytes,
+    now: datetime,
+    correlation_id: str,
 ) -> Receipt:
     event_id = source.event_id(headers, body)
     inbox_id = uow.inbox.add(
-        source.name, event_id, source.topic(headers), headers, body, now, correlation_id)
+        source.name, event_id, source.topic(headers), headers, body, now, correlation_id
+    )
     if inbox_id is None:
         uow.inbox.count_duplicate(source.name, event_id)
         return Receipt("duplicate", correlation_id=correlation_id)

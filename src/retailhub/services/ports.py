@@ -51,8 +51,14 @@ class Delivery:
 
 class InboxRepository(Protocol):
     def add(
-        self, source: str, event_id: str, topic: str, headers: Mapping[str, str], body: bytes,
-        received_at: datetime, correlation_id: str,
+        self,
+        source: str,
+        event_id: str,
+        topic: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        received_at: datetime,
+        correlation_id: str,
     ) -> int | None:
         """Store a delivery; ``None`` if (source, event_id) is already there."""
 
@@ -77,8 +83,13 @@ class InboxRepository(Protocol):
 
 class ExceptionRepository(Protocol):
     def raise_problem(
-        self, problem: Problem, at: datetime, source: str | None, inbox_id: int | None,
-        correlation_id: str | None, headers: Mapping[str, str] | None = None,
+        self,
+        problem: Problem,
+        at: datetime,
+        source: str | None,
+        inbox_id: int | None,
+        correlation_id: str | None,
+        headers: Mapping[str, str] | None = None,
         payload: bytes | None = None,
     ) -> int: ...
 
@@ -88,8 +99,9 @@ class ExceptionRepository(Protocol):
 
     def open_ids(self) -> list[int]: ...
 
-    def set_status(self, exception_id: int, status: str, at: datetime, actor: str, note: str) -> None:
-        ...
+    def set_status(
+        self, exception_id: int, status: str, at: datetime, actor: str, note: str
+    ) -> None: ...
 
 
 @dataclass(slots=True)
@@ -122,8 +134,14 @@ class OrderRecord:
 class OrderRepository(Protocol):
     def get(self, source: str, order_id: str) -> OrderRecord | None: ...
 
-    def add(self, order: Order, location: str | None, lines: Sequence[LineState],
-            customer_id: int | None, at: datetime) -> OrderRecord: ...
+    def add(
+        self,
+        order: Order,
+        location: str | None,
+        lines: Sequence[LineState],
+        customer_id: int | None,
+        at: datetime,
+    ) -> OrderRecord: ...
 
     def update_snapshot(self, record: OrderRecord) -> None: ...
 
@@ -134,13 +152,20 @@ class OrderRepository(Protocol):
 
     def fulfilment_exists(self, source: str, fulfilment_id: str) -> bool: ...
 
-    def add_fulfilment(self, record: OrderRecord, f: Fulfilment, kind: str, location: str | None) -> None:
-        ...
+    def add_fulfilment(
+        self, record: OrderRecord, f: Fulfilment, kind: str, location: str | None
+    ) -> None: ...
 
     def refund_exists(self, source: str, refund_id: str) -> bool: ...
 
-    def add_refund(self, record: OrderRecord, r: Refund, location: str | None,
-                   skus: Mapping[str, str | None], locations: Sequence[str | None]) -> None: ...
+    def add_refund(
+        self,
+        record: OrderRecord,
+        r: Refund,
+        location: str | None,
+        skus: Mapping[str, str | None],
+        locations: Sequence[str | None],
+    ) -> None: ...
 
     def upsert_customer(self, customer: Customer) -> int: ...
 
@@ -165,9 +190,17 @@ class InventoryRepository(Protocol):
 
     def channel_report_at(self, system: str, item: str, location: str) -> datetime | None: ...
 
-    def save_channel_report(self, system: str, item: str, location: str, sku: str,
-                            location_code: str, available: int, at: datetime,
-                            inbox_id: int) -> None: ...
+    def save_channel_report(
+        self,
+        system: str,
+        item: str,
+        location: str,
+        sku: str,
+        location_code: str,
+        available: int,
+        at: datetime,
+        inbox_id: int,
+    ) -> None: ...
 
 
 class LedgerRepository(Protocol):
@@ -178,12 +211,24 @@ class LedgerRepository(Protocol):
 
 
 class UnitOfWork(Protocol):
-    inbox: InboxRepository
-    exceptions: ExceptionRepository
-    orders: OrderRepository
-    catalog: CatalogRepository
-    inventory: InventoryRepository
-    ledger: LedgerRepository
+    # Read-only properties so concrete units of work may expose their own repository types.
+    @property
+    def inbox(self) -> InboxRepository: ...
+
+    @property
+    def exceptions(self) -> ExceptionRepository: ...
+
+    @property
+    def orders(self) -> OrderRepository: ...
+
+    @property
+    def catalog(self) -> CatalogRepository: ...
+
+    @property
+    def inventory(self) -> InventoryRepository: ...
+
+    @property
+    def ledger(self) -> LedgerRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
 

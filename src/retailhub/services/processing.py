@@ -52,8 +52,9 @@ class Processor:
     clock: Clock
     batch_size: int = 200
 
-    def run_until_idle(self, max_batches: int | None = None,
-                       on_batch: Callable[[int], None] | None = None) -> ProcessStats:
+    def run_until_idle(
+        self, max_batches: int | None = None, on_batch: Callable[[int], None] | None = None
+    ) -> ProcessStats:
         """Process pending deliveries until none is left (or ``max_batches``), then expire waits."""
         stats = ProcessStats()
         while max_batches is None or stats.batches < max_batches:
@@ -101,8 +102,12 @@ class Processor:
             delivery = uow.inbox.get(inbox_id)
             uow.inbox.mark_failed(inbox_id, problem.reason)
             uow.exceptions.raise_problem(
-                problem, self.clock(), delivery.source if delivery else None, inbox_id,
-                delivery.correlation_id if delivery else None)
+                problem,
+                self.clock(),
+                delivery.source if delivery else None,
+                inbox_id,
+                delivery.correlation_id if delivery else None,
+            )
             uow.commit()
         stats.failed += 1
         stats.count(problem)
@@ -111,16 +116,24 @@ class Processor:
         now = self.clock()
         source = self.sources.get(delivery.source)
         if source is None:
-            self._fail(uow, delivery, Problem(
-                ProblemType.UNKNOWN_TOPIC, f"no connector configured for source {delivery.source!r}"
-            ), stats, now)
+            self._fail(
+                uow,
+                delivery,
+                Problem(
+                    ProblemType.UNKNOWN_TOPIC,
+                    f"no connector configured for source {delivery.source!r}",
+                ),
+                stats,
+                now,
+            )
             return
         event = source.translate(delivery.topic, delivery.body)
         if isinstance(event, Problem):
             self._fail(uow, delivery, event, stats, now)
             return
-        ctx = ApplyContext(uow, self.rules, delivery.id,
-                           f"{delivery.source}:{delivery.event_id}", now)
+        ctx = ApplyContext(
+            uow, self.rules, delivery.id, f"{delivery.source}:{delivery.event_id}", now
+        )
         try:
             with uow.savepoint():
                 apply_event(event, ctx)
@@ -134,18 +147,26 @@ class Processor:
         uow.inbox.mark_applied(delivery.id, now)
         uow.exceptions.resolve_for_delivery(delivery.id, now, "applied")
         for problem in ctx.problems:
-            uow.exceptions.raise_problem(problem, now, delivery.source, delivery.id,
-                                         delivery.correlation_id)
+            uow.exceptions.raise_problem(
+                problem, now, delivery.source, delivery.id, delivery.correlation_id
+            )
             stats.count(problem)
         for dependency in ctx.woken:
             uow.inbox.wake(dependency)
         stats.applied += 1
 
-    def _fail(self, uow: UnitOfWork, delivery: Delivery, problem: Problem, stats: ProcessStats,
-              now: datetime) -> None:
+    def _fail(
+        self,
+        uow: UnitOfWork,
+        delivery: Delivery,
+        problem: Problem,
+        stats: ProcessStats,
+        now: datetime,
+    ) -> None:
         uow.inbox.mark_failed(delivery.id, problem.reason)
-        uow.exceptions.raise_problem(problem, now, delivery.source, delivery.id,
-                                     delivery.correlation_id)
+        uow.exceptions.raise_problem(
+            problem, now, delivery.source, delivery.id, delivery.correlation_id
+        )
         stats.failed += 1
         stats.count(problem)
 
@@ -158,10 +179,12 @@ class Processor:
                 problem = Problem(
                     ProblemType.MISSING_DEPENDENCY,
                     f"{delivery.topic} delivery {delivery.event_id} still waits after "
-                    f"{self.rules.dependency_timeout_seconds}s: {delivery.status}")
+                    f"{self.rules.dependency_timeout_seconds}s: {delivery.status}",
+                )
                 uow.inbox.mark_failed(delivery.id, problem.reason)
-                uow.exceptions.raise_problem(problem, now, delivery.source, delivery.id,
-                                             delivery.correlation_id)
+                uow.exceptions.raise_problem(
+                    problem, now, delivery.source, delivery.id, delivery.correlation_id
+                )
                 stats.expired += 1
                 stats.count(problem)
             uow.commit()

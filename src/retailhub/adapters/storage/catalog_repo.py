@@ -19,9 +19,14 @@ _MISSING = object()
 
 def _item(row: Any) -> Item:
     return Item(
-        sku=row.sku, title=row.title, unit_cost=Money(row.unit_cost, row.currency),
-        tax_class=row.tax_class, barcode=row.barcode, style=row.style,
-        options=tuple(tuple(o) for o in (row.options or [])), uom=row.uom,
+        sku=row.sku,
+        title=row.title,
+        unit_cost=Money(row.unit_cost, row.currency),
+        tax_class=row.tax_class,
+        barcode=row.barcode,
+        style=row.style,
+        options=tuple(tuple(o) for o in (row.options or [])),
+        uom=row.uom,
         conversions=tuple(UnitConversion(c[0], c[1]) for c in (row.conversions or [])),
         tracks_inventory=row.tracks_inventory,
     )
@@ -46,63 +51,114 @@ class SqlCatalogRepository:
     def sku_for(self, ref: ExternalRef, kind: str) -> str | None:
         key = (ref.system, kind, ref.id)
         if key not in self._identities:
-            self._identities[key] = self.conn.execute(select(item_identities.c.sku).where(
-                item_identities.c.system == ref.system, item_identities.c.kind == kind,
-                item_identities.c.external_id == ref.id)).scalar()
+            self._identities[key] = self.conn.execute(
+                select(item_identities.c.sku).where(
+                    item_identities.c.system == ref.system,
+                    item_identities.c.kind == kind,
+                    item_identities.c.external_id == ref.id,
+                )
+            ).scalar()
         return self._identities[key]
 
     def location_for(self, ref: ExternalRef) -> str | None:
         key = (ref.system, ref.id)
         if key not in self._locations:
-            self._locations[key] = self.conn.execute(select(location_identities.c.location).where(
-                location_identities.c.system == ref.system,
-                location_identities.c.external_id == ref.id)).scalar()
+            self._locations[key] = self.conn.execute(
+                select(location_identities.c.location).where(
+                    location_identities.c.system == ref.system,
+                    location_identities.c.external_id == ref.id,
+                )
+            ).scalar()
         return self._locations[key]
 
     def location_exists(self, code: str) -> bool:
-        return self.conn.execute(select(locations.c.code).where(locations.c.code == code)).first() \
+        return (
+            self.conn.execute(select(locations.c.code).where(locations.c.code == code)).first()
             is not None
+        )
 
     # -- writes (master data import, init) ---------------------------------------------------
 
     def save_location(self, location: Location) -> None:
         stmt = insert_for(self.conn, locations).values(
-            code=location.code, name=location.name, kind=location.kind.value, region=location.region)
-        self.conn.execute(stmt.on_conflict_do_update(
-            index_elements=["code"],
-            set_={"name": location.name, "kind": location.kind.value, "region": location.region}))
+            code=location.code, name=location.name, kind=location.kind.value, region=location.region
+        )
+        self.conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["code"],
+                set_={
+                    "name": location.name,
+                    "kind": location.kind.value,
+                    "region": location.region,
+                },
+            )
+        )
         for system, external_id in location.external_ids.items():
             ident = insert_for(self.conn, location_identities).values(
-                system=system, external_id=external_id, location=location.code)
-            self.conn.execute(ident.on_conflict_do_update(
-                index_elements=["system", "external_id"], set_={"location": location.code}))
+                system=system, external_id=external_id, location=location.code
+            )
+            self.conn.execute(
+                ident.on_conflict_do_update(
+                    index_elements=["system", "external_id"], set_={"location": location.code}
+                )
+            )
 
     def save_items(self, batch: Iterable[tuple[Item, dict[str, str]]], system: str) -> int:
         """Upsert items and their identities in ``system`` (kind -> external id)."""
         rows, idents = [], []
         for item, identities in batch:
-            rows.append({
-                "sku": item.sku, "title": item.title, "barcode": item.barcode, "style": item.style,
-                "options": [list(o) for o in item.options], "uom": item.uom,
-                "conversions": [[c.uom, c.factor] for c in item.conversions],
-                "tax_class": item.tax_class, "unit_cost": item.unit_cost.amount,
-                "currency": item.unit_cost.currency, "tracks_inventory": item.tracks_inventory,
-            })
-            idents += [{"system": system, "kind": kind, "external_id": ext, "sku": item.sku}
-                       for kind, ext in identities.items()]
+            rows.append(
+                {
+                    "sku": item.sku,
+                    "title": item.title,
+                    "barcode": item.barcode,
+                    "style": item.style,
+                    "options": [list(o) for o in item.options],
+                    "uom": item.uom,
+                    "conversions": [[c.uom, c.factor] for c in item.conversions],
+                    "tax_class": item.tax_class,
+                    "unit_cost": item.unit_cost.amount,
+                    "currency": item.unit_cost.currency,
+                    "tracks_inventory": item.tracks_inventory,
+                }
+            )
+            idents += [
+                {"system": system, "kind": kind, "external_id": ext, "sku": item.sku}
+                for kind, ext in identities.items()
+            ]
             self._items.pop(item.sku, None)
         if not rows:
             return 0
         stmt = insert_for(self.conn, items)
-        self.conn.execute(stmt.on_conflict_do_update(
-            index_elements=["sku"],
-            set_={c: stmt.excluded[c] for c in ("title", "barcode", "style", "options", "uom",
-                                                  "conversions", "tax_class", "unit_cost",
-                                                  "currency", "tracks_inventory")}), rows)
+        self.conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["sku"],
+                set_={
+                    c: stmt.excluded[c]
+                    for c in (
+                        "title",
+                        "barcode",
+                        "style",
+                        "options",
+                        "uom",
+                        "conversions",
+                        "tax_class",
+                        "unit_cost",
+                        "currency",
+                        "tracks_inventory",
+                    )
+                },
+            ),
+            rows,
+        )
         if idents:
             istmt = insert_for(self.conn, item_identities)
-            self.conn.execute(istmt.on_conflict_do_update(
-                index_elements=["system", "kind", "external_id"],
-                set_={"sku": istmt.excluded.sku}), idents)
+            self.conn.execute(
+                istmt.on_conflict_do_update(
+                    index_elements=["system", "kind", "external_id"],
+                    set_={"sku": istmt.excluded.sku},
+                ),
+                idents,
+            )
         self._identities.clear()
         return len(rows)

@@ -25,35 +25,74 @@ class SqlExceptionRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def raise_problem(self, problem: Problem, at: datetime, source: str | None,
-                      inbox_id: int | None, correlation_id: str | None,
-                      headers: Mapping[str, str] | None = None,
-                      payload: bytes | None = None) -> int:
+    def raise_problem(
+        self,
+        problem: Problem,
+        at: datetime,
+        source: str | None,
+        inbox_id: int | None,
+        correlation_id: str | None,
+        headers: Mapping[str, str] | None = None,
+        payload: bytes | None = None,
+    ) -> int:
         if inbox_id is not None and problem.blocking:
             existing = self.conn.execute(
                 select(exceptions.c.id).where(
-                    exceptions.c.inbox_id == inbox_id, exceptions.c.type == problem.type.value,
-                    exceptions.c.status.in_(("open", "retrying")))).scalar()
+                    exceptions.c.inbox_id == inbox_id,
+                    exceptions.c.type == problem.type.value,
+                    exceptions.c.status.in_(("open", "retrying")),
+                )
+            ).scalar()
             if existing is not None:  # the same delivery failed the same way again
-                self.conn.execute(update(exceptions).where(exceptions.c.id == existing).values(
-                    status="open", reason=problem.reason, updated_at=at,
-                    attempts=exceptions.c.attempts + 1))
+                self.conn.execute(
+                    update(exceptions)
+                    .where(exceptions.c.id == existing)
+                    .values(
+                        status="open",
+                        reason=problem.reason,
+                        updated_at=at,
+                        attempts=exceptions.c.attempts + 1,
+                    )
+                )
                 self._audit(existing, at, "system", "failed-again", problem.reason)
                 return int(existing)
-        exception_id = self.conn.execute(insert(exceptions).values(
-            type=problem.type.value, status="open", owner=DEFAULT_OWNERS[problem.type].value,
-            priority=priority(problem), blocking=problem.blocking, reason=problem.reason,
-            subject=problem.subject, amount=problem.amount, source=source, inbox_id=inbox_id,
-            headers=dict(headers) if headers is not None else None, payload=payload,
-            attempts=1, created_at=at, updated_at=at, correlation_id=correlation_id,
-        ).returning(exceptions.c.id)).scalar_one()
+        exception_id = self.conn.execute(
+            insert(exceptions)
+            .values(
+                type=problem.type.value,
+                status="open",
+                owner=DEFAULT_OWNERS[problem.type].value,
+                priority=priority(problem),
+                blocking=problem.blocking,
+                reason=problem.reason,
+                subject=problem.subject,
+                amount=problem.amount,
+                source=source,
+                inbox_id=inbox_id,
+                headers=dict(headers) if headers is not None else None,
+                payload=payload,
+                attempts=1,
+                created_at=at,
+                updated_at=at,
+                correlation_id=correlation_id,
+            )
+            .returning(exceptions.c.id)
+        ).scalar_one()
         self._audit(exception_id, at, "system", "opened", problem.reason)
         return int(exception_id)
 
     def resolve_for_delivery(self, inbox_id: int, at: datetime, note: str) -> int:
-        ids = self.conn.execute(select(exceptions.c.id).where(
-            exceptions.c.inbox_id == inbox_id, exceptions.c.blocking.is_(True),
-            exceptions.c.status.in_(("open", "retrying")))).scalars().all()
+        ids = (
+            self.conn.execute(
+                select(exceptions.c.id).where(
+                    exceptions.c.inbox_id == inbox_id,
+                    exceptions.c.blocking.is_(True),
+                    exceptions.c.status.in_(("open", "retrying")),
+                )
+            )
+            .scalars()
+            .all()
+        )
         for exception_id in ids:
             self.set_status(exception_id, "resolved", at, "system", note)
         return len(ids)
@@ -63,18 +102,29 @@ class SqlExceptionRepository:
         return dict(row._mapping) if row else None
 
     def open_ids(self) -> list[int]:
-        return [int(i) for i in self.conn.execute(
-            select(exceptions.c.id).where(exceptions.c.status == "open").order_by(exceptions.c.id)
-        ).scalars()]
+        return [
+            int(i)
+            for i in self.conn.execute(
+                select(exceptions.c.id)
+                .where(exceptions.c.status == "open")
+                .order_by(exceptions.c.id)
+            ).scalars()
+        ]
 
-    def set_status(self, exception_id: int, status: str, at: datetime, actor: str,
-                   note: str) -> None:
+    def set_status(
+        self, exception_id: int, status: str, at: datetime, actor: str, note: str
+    ) -> None:
         values: dict[str, object] = {"status": status, "updated_at": at}
         if status in ("resolved", "ignored"):
             values["resolved_at"] = at
-        self.conn.execute(update(exceptions).where(exceptions.c.id == exception_id).values(**values))
+        self.conn.execute(
+            update(exceptions).where(exceptions.c.id == exception_id).values(**values)
+        )
         self._audit(exception_id, at, actor, status, note)
 
     def _audit(self, exception_id: int, at: datetime, actor: str, action: str, result: str) -> None:
-        self.conn.execute(insert(exception_audit).values(
-            exception_id=exception_id, at=at, actor=actor, action=action, result=result))
+        self.conn.execute(
+            insert(exception_audit).values(
+                exception_id=exception_id, at=at, actor=actor, action=action, result=result
+            )
+        )

@@ -20,11 +20,16 @@ from retailhub.domain.inventory import ChannelAvailability, Position, available_
 
 
 def positions(conn: Connection, sku: str) -> list[Position]:
-    return [Position(r.sku, r.location, r.on_hand, r.reserved, r.in_transit, r.quarantined,
-                     r.safety_stock)
-            for r in conn.execute(select(inventory_positions)
-                                  .where(inventory_positions.c.sku == sku)
-                                  .order_by(inventory_positions.c.location))]
+    return [
+        Position(
+            r.sku, r.location, r.on_hand, r.reserved, r.in_transit, r.quarantined, r.safety_stock
+        )
+        for r in conn.execute(
+            select(inventory_positions)
+            .where(inventory_positions.c.sku == sku)
+            .order_by(inventory_positions.c.location)
+        )
+    ]
 
 
 def atp(conn: Connection, sku: str, rules: dict[str, ChannelAvailability]) -> dict[str, int]:
@@ -34,57 +39,91 @@ def atp(conn: Connection, sku: str, rules: dict[str, ChannelAvailability]) -> di
 
 def trial_balance(conn: Connection) -> list[dict[str, Any]]:
     rows = conn.execute(
-        select(journal_lines.c.account, journal_lines.c.currency,
-               func.sum(case((journal_lines.c.amount > 0, journal_lines.c.amount), else_=0)),
-               func.sum(case((journal_lines.c.amount < 0, -journal_lines.c.amount), else_=0)))
+        select(
+            journal_lines.c.account,
+            journal_lines.c.currency,
+            func.sum(case((journal_lines.c.amount > 0, journal_lines.c.amount), else_=0)),
+            func.sum(case((journal_lines.c.amount < 0, -journal_lines.c.amount), else_=0)),
+        )
         .group_by(journal_lines.c.account, journal_lines.c.currency)
-        .order_by(journal_lines.c.account))
+        .order_by(journal_lines.c.account)
+    )
     out = []
     for account, currency, debits, credits in rows:
         debits, credits = int(debits or 0), int(credits or 0)
-        out.append({"account": account, "currency": currency, "debits": debits,
-                    "credits": credits, "balance": debits - credits})
+        out.append(
+            {
+                "account": account,
+                "currency": currency,
+                "debits": debits,
+                "credits": credits,
+                "balance": debits - credits,
+            }
+        )
     return out
 
 
 def inbox_counts(conn: Connection) -> dict[str, int]:
-    counts = {status: int(n) for status, n in conn.execute(
-        select(inbox.c.status, func.count()).group_by(inbox.c.status))}
+    counts = {
+        status: int(n)
+        for status, n in conn.execute(select(inbox.c.status, func.count()).group_by(inbox.c.status))
+    }
     counts["received"] = sum(counts.values())
-    counts["duplicates"] = int(conn.execute(
-        select(func.coalesce(func.sum(inbox.c.duplicates), 0))).scalar_one())
+    counts["duplicates"] = int(
+        conn.execute(select(func.coalesce(func.sum(inbox.c.duplicates), 0))).scalar_one()
+    )
     return counts
 
 
 def open_exceptions_by_type(conn: Connection) -> dict[str, int]:
-    return {t: int(n) for t, n in conn.execute(
-        select(exceptions.c.type, func.count()).where(exceptions.c.status == "open")
-        .group_by(exceptions.c.type).order_by(exceptions.c.type))}
+    return {
+        t: int(n)
+        for t, n in conn.execute(
+            select(exceptions.c.type, func.count())
+            .where(exceptions.c.status == "open")
+            .group_by(exceptions.c.type)
+            .order_by(exceptions.c.type)
+        )
+    }
 
 
-def list_exceptions(conn: Connection, status: str | None = "open",
-                    limit: int = 200) -> list[dict[str, Any]]:
-    stmt = select(exceptions.c.id, exceptions.c.type, exceptions.c.status, exceptions.c.owner,
-                  exceptions.c.priority, exceptions.c.blocking, exceptions.c.reason,
-                  exceptions.c.subject, exceptions.c.inbox_id, exceptions.c.attempts,
-                  exceptions.c.created_at)
+def list_exceptions(
+    conn: Connection, status: str | None = "open", limit: int = 200
+) -> list[dict[str, Any]]:
+    stmt = select(
+        exceptions.c.id,
+        exceptions.c.type,
+        exceptions.c.status,
+        exceptions.c.owner,
+        exceptions.c.priority,
+        exceptions.c.blocking,
+        exceptions.c.reason,
+        exceptions.c.subject,
+        exceptions.c.inbox_id,
+        exceptions.c.attempts,
+        exceptions.c.created_at,
+    )
     if status:
         stmt = stmt.where(exceptions.c.status == status)
     stmt = stmt.order_by(exceptions.c.priority, exceptions.c.id).limit(limit)
-    return [dict(r._mapping) | {"created_at": r.created_at.isoformat()}
-            for r in conn.execute(stmt)]
+    return [dict(r._mapping) | {"created_at": r.created_at.isoformat()} for r in conn.execute(stmt)]
 
 
 def document_counts(conn: Connection) -> dict[str, int]:
     return {
         "orders": int(conn.execute(select(func.count()).select_from(orders)).scalar_one()),
-        "cancelled_orders": int(conn.execute(select(func.count()).select_from(orders)
-                                             .where(orders.c.cancelled_at.is_not(None)))
-                                .scalar_one()),
+        "cancelled_orders": int(
+            conn.execute(
+                select(func.count()).select_from(orders).where(orders.c.cancelled_at.is_not(None))
+            ).scalar_one()
+        ),
         "refunds": int(conn.execute(select(func.count()).select_from(refunds)).scalar_one()),
         # A return is a refund that brought goods back, whatever became of them.
-        "returns": int(conn.execute(
-            select(func.count(func.distinct(refund_lines.c.refund_pk)))
-            .where(refund_lines.c.disposition.in_(("restock", "damaged", "quarantine")))
-        ).scalar_one()),
+        "returns": int(
+            conn.execute(
+                select(func.count(func.distinct(refund_lines.c.refund_pk))).where(
+                    refund_lines.c.disposition.in_(("restock", "damaged", "quarantine"))
+                )
+            ).scalar_one()
+        ),
     }

@@ -60,13 +60,15 @@ class UtcDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        moment: datetime = value
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
 
 
 inbox = Table(
-    "inbox", metadata,
+    "inbox",
+    metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("source", String(40), nullable=False),
     Column("event_id", String(200), nullable=False),
@@ -87,7 +89,8 @@ inbox = Table(
 )
 
 exceptions = Table(
-    "exceptions", metadata,
+    "exceptions",
+    metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("type", String(40), nullable=False),
     Column("status", String(16), nullable=False),  # open, retrying, resolved, ignored
@@ -111,7 +114,8 @@ exceptions = Table(
 )
 
 exception_audit = Table(
-    "exception_audit", metadata,
+    "exception_audit",
+    metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("exception_id", Id, ForeignKey("exceptions.id"), nullable=False, index=True),
     Column("at", UtcDateTime, nullable=False),
@@ -121,7 +125,8 @@ exception_audit = Table(
 )
 
 locations = Table(
-    "locations", metadata,
+    "locations",
+    metadata,
     Column("code", String(40), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("kind", String(20), nullable=False),
@@ -129,14 +134,16 @@ locations = Table(
 )
 
 location_identities = Table(
-    "location_identities", metadata,
+    "location_identities",
+    metadata,
     Column("system", String(40), primary_key=True),
     Column("external_id", String(80), primary_key=True),
     Column("location", String(40), ForeignKey("locations.code"), nullable=False),
 )
 
 items = Table(
-    "items", metadata,
+    "items",
+    metadata,
     Column("sku", String(80), primary_key=True),
     Column("title", String(300), nullable=False),
     Column("barcode", String(40)),
@@ -151,7 +158,8 @@ items = Table(
 )
 
 item_identities = Table(
-    "item_identities", metadata,
+    "item_identities",
+    metadata,
     Column("system", String(40), primary_key=True),
     Column("kind", String(40), primary_key=True),  # variant, inventory_item
     Column("external_id", String(80), primary_key=True),
@@ -159,21 +167,24 @@ item_identities = Table(
 )
 
 customers = Table(
-    "customers", metadata,
+    "customers",
+    metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("email", String(200)),
     Column("name", String(200)),
 )
 
 customer_identities = Table(
-    "customer_identities", metadata,
+    "customer_identities",
+    metadata,
     Column("system", String(40), primary_key=True),
     Column("external_id", String(80), primary_key=True),
     Column("customer_id", Id, ForeignKey("customers.id"), nullable=False),
 )
 
 orders = Table(
-    "orders", metadata,
+    "orders",
+    metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("source", String(40), nullable=False),
     Column("order_id", String(80), nullable=False),
@@ -196,7 +207,8 @@ orders = Table(
 )
 
 order_lines = Table(
-    "order_lines", metadata,
+    "order_lines",
+    metadata,
     Column("order_pk", Id, ForeignKey("orders.id"), primary_key=True),
     Column("line_id", String(80), primary_key=True),
     Column("sku", String(80)),
@@ -212,7 +224,8 @@ order_lines = Table(
 )
 
 fulfilments = Table(
-    "fulfilments", metadata,
+    "fulfilments",
+    metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("source", String(40), nullable=False),
     Column("fulfilment_id", String(80), nullable=False),
@@ -226,7 +239,8 @@ fulfilments = Table(
 )
 
 refunds = Table(
-    "refunds", metadata,
+    "refunds",
+    metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("source", String(40), nullable=False),
     Column("refund_id", String(80), nullable=False),
@@ -240,7 +254,8 @@ refunds = Table(
 )
 
 refund_lines = Table(
-    "refund_lines", metadata,
+    "refund_lines",
+    metadata,
     Column("refund_pk", Id, ForeignKey("refunds.id"), primary_key=True),
     Column("seq", Integer, primary_key=True),
     Column("line_id", String(80), nullable=False),
@@ -252,7 +267,8 @@ refund_lines = Table(
 )
 
 inventory_movements = Table(
-    "inventory_movements", metadata,
+    "inventory_movements",
+    metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("sku", String(80), nullable=False),
     Column("location", String(40), nullable=False),
@@ -269,7 +285,8 @@ inventory_movements = Table(
 )
 
 inventory_positions = Table(
-    "inventory_positions", metadata,
+    "inventory_positions",
+    metadata,
     Column("sku", String(80), primary_key=True),
     Column("location", String(40), primary_key=True),
     Column("on_hand", Integer, nullable=False, default=0),
@@ -280,7 +297,8 @@ inventory_positions = Table(
 )
 
 channel_stock_reports = Table(
-    "channel_stock_reports", metadata,
+    "channel_stock_reports",
+    metadata,
     Column("system", String(40), primary_key=True),
     Column("item_external_id", String(80), primary_key=True),
     Column("location_external_id", String(80), primary_key=True),
@@ -292,14 +310,16 @@ channel_stock_reports = Table(
 )
 
 accounts = Table(
-    "accounts", metadata,
+    "accounts",
+    metadata,
     Column("account", String(200), primary_key=True),
     Column("type", String(12), nullable=False),
     Column("opened_on", Date, nullable=False),
 )
 
 journal_entries = Table(
-    "journal_entries", metadata,
+    "journal_entries",
+    metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("key", String(250), nullable=False),
     Column("entry_date", Date, nullable=False),
@@ -316,7 +336,8 @@ journal_entries = Table(
 )
 
 journal_lines = Table(
-    "journal_lines", metadata,
+    "journal_lines",
+    metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("entry_id", Id, ForeignKey("journal_entries.id"), nullable=False, index=True),
     Column("account", String(200), nullable=False, index=True),

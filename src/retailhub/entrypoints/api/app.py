@@ -23,9 +23,11 @@ MAX_BODY_BYTES = 2 * 1024 * 1024  # Shopify order payloads are well under this
 
 def _problem(status: int, title: str, detail: str) -> JSONResponse:
     """RFC 9457 problem details."""
-    return JSONResponse({"type": "about:blank", "title": title, "status": status,
-                         "detail": detail}, status_code=status,
-                        media_type="application/problem+json")
+    return JSONResponse(
+        {"type": "about:blank", "title": title, "status": status, "detail": detail},
+        status_code=status,
+        media_type="application/problem+json",
+    )
 
 
 def create_app(hub: Hub, run_worker: bool = True, poll_seconds: float = 0.5) -> FastAPI:
@@ -62,10 +64,14 @@ def create_app(hub: Hub, run_worker: bool = True, poll_seconds: float = 0.5) -> 
             receipt = receive(uow, source, dict(request.headers), body, hub.clock())
             uow.commit()
         if receipt.status == "rejected":
-            return _problem(401, "Signature verification failed",
-                            f"kept as exception {receipt.exception_id}")
-        return {"status": receipt.status, "inbox_id": receipt.inbox_id,
-                "correlation_id": receipt.correlation_id}
+            return _problem(
+                401, "Signature verification failed", f"kept as exception {receipt.exception_id}"
+            )
+        return {
+            "status": receipt.status,
+            "inbox_id": receipt.inbox_id,
+            "correlation_id": receipt.correlation_id,
+        }
 
     @app.get("/health")
     def health() -> dict[str, str]:
@@ -77,15 +83,20 @@ def create_app(hub: Hub, run_worker: bool = True, poll_seconds: float = 0.5) -> 
             positions = queries.positions(uow.conn, sku)
             if not positions:
                 raise HTTPException(404, f"no stock recorded for {sku}")
-            return {"sku": sku,
-                    "atp": queries.atp(uow.conn, sku, dict(hub.settings.rules().availability))}
+            return {
+                "sku": sku,
+                "atp": queries.atp(uow.conn, sku, dict(hub.settings.rules().availability)),
+            }
 
     @app.get("/ledger/trial-balance")
     def trial_balance() -> dict[str, Any]:
         with hub.uow() as uow:
             rows = queries.trial_balance(uow.conn)
-        return {"accounts": rows, "debits": sum(r["debits"] for r in rows),
-                "credits": sum(r["credits"] for r in rows)}
+        return {
+            "accounts": rows,
+            "debits": sum(r["debits"] for r in rows),
+            "credits": sum(r["credits"] for r in rows),
+        }
 
     @app.get("/exceptions")
     def exceptions(status: str = "open") -> list[dict[str, Any]]:

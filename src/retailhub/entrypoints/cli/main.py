@@ -20,8 +20,11 @@ from retailhub.entrypoints.cli.captures import CaptureError, expand, read_captur
 from retailhub.services import exception_actions
 from retailhub.services.intake import receive
 
-app = typer.Typer(help="retailhub: the governed layer between channels, payments and the books.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="retailhub: the governed layer between channels, payments and the books.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 inventory_app = typer.Typer(help="Stock positions and available-to-promise.", no_args_is_help=True)
 ledger_app = typer.Typer(help="The general ledger.", no_args_is_help=True)
 exceptions_app = typer.Typer(help="The exception queue.", no_args_is_help=True)
@@ -44,12 +47,17 @@ state = State()
 
 @app.callback()
 def main(
-    db: Annotated[str, typer.Option("--db", envvar="RETAILHUB_DB",
-                                    help="Database URL (sqlite:///file.db or postgresql://…).")]
-    = DEFAULT_DB_URL,
-    config: Annotated[Path, typer.Option("--config", envvar="RETAILHUB_CONFIG",
-                                         help="Configuration file.")]
-    = Path(config_module.DEFAULT_CONFIG),
+    db: Annotated[
+        str,
+        typer.Option(
+            "--db",
+            envvar="RETAILHUB_DB",
+            help="Database URL (sqlite:///file.db or postgresql://…).",
+        ),
+    ] = DEFAULT_DB_URL,
+    config: Annotated[
+        Path, typer.Option("--config", envvar="RETAILHUB_CONFIG", help="Configuration file.")
+    ] = Path(config_module.DEFAULT_CONFIG),
 ) -> None:
     state.db, state.config = db, config
 
@@ -68,8 +76,14 @@ def _print_json(data: Any) -> None:
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=err, transient=True)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
 
 
 @app.command()
@@ -88,8 +102,10 @@ def init() -> None:
 def demo(
     orders: Annotated[int, typer.Option(help="Orders in the trading day.")] = 200,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same day.")] = 7,
-    save_payloads: Annotated[Path | None, typer.Option(
-        "--save-payloads", help="Write every delivery to DIR/<seq>-<topic>.json.")] = None,
+    save_payloads: Annotated[
+        Path | None,
+        typer.Option("--save-payloads", help="Write every delivery to DIR/<seq>-<topic>.json."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Build a demo retailer and run a trading day of signed Shopify deliveries through the hub."""
@@ -105,8 +121,9 @@ def demo(
         def tick(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
                 tasks[stage] = progress.add_task(stage, total=total or None)
-            progress.update(tasks[stage], completed=done if total else None,
-                            advance=None if total else done)
+            progress.update(
+                tasks[stage], completed=done if total else None, advance=None if total else done
+            )
 
         result = run_demo(hub, orders, seed, save_payloads, tick)
     if as_json:
@@ -117,21 +134,26 @@ def demo(
 
 def _print_summary(r: dict[str, Any], currency: str) -> None:
     console.rule("[bold]retailhub demo: one trading day")
-    console.print(f"deliveries received {r['events_received']}  applied {r['events_applied']}  "
-                  f"duplicates ignored {r['duplicates_ignored']}  "
-                  f"signatures rejected {r['signatures_rejected']}  "
-                  f"waiting {r['events_waiting']}  failed {r['events_failed']}")
-    console.print(f"orders {r['orders']} (cancelled {r['cancelled_orders']})  refunds "
-                  f"{r['refunds']}  returns {r['returns']}")
+    console.print(
+        f"deliveries received {r['events_received']}  applied {r['events_applied']}  "
+        f"duplicates ignored {r['duplicates_ignored']}  "
+        f"signatures rejected {r['signatures_rejected']}  "
+        f"waiting {r['events_waiting']}  failed {r['events_failed']}"
+    )
+    console.print(
+        f"orders {r['orders']} (cancelled {r['cancelled_orders']})  refunds "
+        f"{r['refunds']}  returns {r['returns']}"
+    )
     atp = Table("SKU", *next(iter(r["atp"].values())).keys(), title="Available to promise")
     for sku, by_channel in r["atp"].items():
         atp.add_row(sku, *(str(v) for v in by_channel.values()))
     console.print(atp)
     tb = r["trial_balance"]
-    console.print(f"trial balance: debits {format_minor(tb['debits'], currency)}  credits "
-                  f"{format_minor(tb['credits'], currency)}  "
-                  + ("[green]balanced[/green]" if tb["debits"] == tb["credits"]
-                     else "[red]UNBALANCED[/red]"))
+    console.print(
+        f"trial balance: debits {format_minor(tb['debits'], currency)}  credits "
+        f"{format_minor(tb['credits'], currency)}  "
+        + ("[green]balanced[/green]" if tb["debits"] == tb["credits"] else "[red]UNBALANCED[/red]")
+    )
     exc = Table("exception type", "open", title="Open exceptions")
     for kind, n in r["exceptions_open"].items():
         exc.add_row(kind, str(n))
@@ -165,8 +187,13 @@ def ingest(
             uow.commit()
             progress.advance(task)
     stats = hub.processor().run_until_idle()
-    result = {**counts, "applied": stats.applied, "waiting": stats.waiting,
-              "failed": stats.failed, "problems": stats.by_problem}
+    result = {
+        **counts,
+        "applied": stats.applied,
+        "waiting": stats.waiting,
+        "failed": stats.failed,
+        "problems": stats.by_problem,
+    }
     if as_json:
         _print_json(result)
     else:
@@ -234,15 +261,29 @@ def inventory_atp(
     if not positions:
         err.print(f"[yellow]no stock recorded for {sku}[/yellow]")
     if as_json:
-        _print_json({"sku": sku, "atp": atp, "positions": [
-            {"location": p.location, "on_hand": p.on_hand, "reserved": p.reserved,
-             "in_transit": p.in_transit, "quarantined": p.quarantined,
-             "safety_stock": p.safety_stock} for p in positions]})
+        _print_json(
+            {
+                "sku": sku,
+                "atp": atp,
+                "positions": [
+                    {
+                        "location": p.location,
+                        "on_hand": p.on_hand,
+                        "reserved": p.reserved,
+                        "in_transit": p.in_transit,
+                        "quarantined": p.quarantined,
+                        "safety_stock": p.safety_stock,
+                    }
+                    for p in positions
+                ],
+            }
+        )
         return
     table = Table("location", "on hand", "reserved", "in transit", "safety", title=f"{sku}")
     for p in positions:
-        table.add_row(p.location, str(p.on_hand), str(p.reserved), str(p.in_transit),
-                      str(p.safety_stock))
+        table.add_row(
+            p.location, str(p.on_hand), str(p.reserved), str(p.in_transit), str(p.safety_stock)
+        )
     console.print(table)
     for name, value in atp.items():
         console.print(f"ATP {name}: [bold]{value}[/bold]")
@@ -256,15 +297,19 @@ def trial_balance(as_json: JsonOpt = False) -> None:
         rows = queries.trial_balance(uow.conn)
     debits, credits = sum(r["debits"] for r in rows), sum(r["credits"] for r in rows)
     if as_json:
-        _print_json({"accounts": rows, "debits": debits, "credits": credits,
-                     "balanced": debits == credits})
+        _print_json(
+            {"accounts": rows, "debits": debits, "credits": credits, "balanced": debits == credits}
+        )
         return
     cur = hub.settings.currency
     table = Table("account", "debits", "credits", "balance", title="Trial balance")
     for r in rows:
-        table.add_row(r["account"], format_minor(r["debits"], r["currency"]),
-                      format_minor(r["credits"], r["currency"]),
-                      format_minor(r["balance"], r["currency"]))
+        table.add_row(
+            r["account"],
+            format_minor(r["debits"], r["currency"]),
+            format_minor(r["credits"], r["currency"]),
+            format_minor(r["balance"], r["currency"]),
+        )
     table.add_row("[bold]total", format_minor(debits, cur), format_minor(credits, cur), "")
     console.print(table)
 
@@ -283,8 +328,9 @@ def exceptions_list(
         return
     table = Table("id", "type", "owner", "prio", "status", "reason", title="Exceptions")
     for r in rows:
-        table.add_row(str(r["id"]), r["type"], r["owner"], str(r["priority"]), r["status"],
-                      r["reason"])
+        table.add_row(
+            str(r["id"]), r["type"], r["owner"], str(r["priority"]), r["status"], r["reason"]
+        )
     console.print(table)
 
 
@@ -305,10 +351,19 @@ def exceptions_retry(
         uow.commit()
     stats = hub.processor().run_until_idle()
     with hub.uow() as uow:
-        final = {o.exception_id: (uow.exceptions.get(o.exception_id) or {}).get("status")
-                 for o in outcomes}
-    result = [{"id": o.exception_id, "action": o.status, "detail": o.detail,
-               "status": final[o.exception_id]} for o in outcomes]
+        final = {
+            o.exception_id: (uow.exceptions.get(o.exception_id) or {}).get("status")
+            for o in outcomes
+        }
+    result = [
+        {
+            "id": o.exception_id,
+            "action": o.status,
+            "detail": o.detail,
+            "status": final[o.exception_id],
+        }
+        for o in outcomes
+    ]
     if as_json:
         _print_json({"retried": result, "applied": stats.applied, "failed": stats.failed})
         return

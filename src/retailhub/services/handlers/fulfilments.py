@@ -16,8 +16,10 @@ def fulfilment_reported(event: FulfilmentReported, ctx: ApplyContext) -> None:
     f = event.fulfilment
     record = ctx.uow.orders.get(event.channel_system, f.order_id)
     if record is None:
-        raise Waiting(order_key(event.channel_system, f.order_id),
-                      f"fulfilment {f.fulfilment_id} arrived before order {f.order_id}")
+        raise Waiting(
+            order_key(event.channel_system, f.order_id),
+            f"fulfilment {f.fulfilment_id} arrived before order {f.order_id}",
+        )
     apply_fulfilment(record, f, ctx)
     reconcile_reservations(record, ctx)
     ctx.uow.orders.save_state(record)
@@ -37,12 +39,15 @@ def apply_fulfilment(record: OrderRecord, f: Fulfilment, ctx: ApplyContext) -> N
     for fl in f.lines:
         state = record.lines.get(fl.line_id)
         if state is None or fl.quantity > state.quantity - state.fulfilled - state.cancelled:
-            raise Blocked(Problem(
-                ProblemType.INCONSISTENT_DOCUMENT,
-                f"fulfilment {f.fulfilment_id} ships {fl.quantity} of line {fl.line_id} on order "
-                f"{order.name}, more than is open",
-                subject=order_key(order.source, order.order_id), amount=order.total_price,
-            ))
+            raise Blocked(
+                Problem(
+                    ProblemType.INCONSISTENT_DOCUMENT,
+                    f"fulfilment {f.fulfilment_id} ships {fl.quantity} of line {fl.line_id} on order "
+                    f"{order.name}, more than is open",
+                    subject=order_key(order.source, order.order_id),
+                    amount=order.total_price,
+                )
+            )
 
     at_fulfilment = ctx.rules.posting.recognition_for(order.channel) is Recognition.AT_FULFILMENT
     slices, costs, sales = [], [], []
@@ -63,11 +68,15 @@ def apply_fulfilment(record: OrderRecord, f: Fulfilment, ctx: ApplyContext) -> N
     on = day(f.occurred_at)
     if at_fulfilment:
         include_shipping = not record.shipping_recognised
-        ctx.post(posting.revenue(order, slices, include_shipping, location, ctx.rules.posting,
-                                 on, source))
+        ctx.post(
+            posting.revenue(
+                order, slices, include_shipping, location, ctx.rules.posting, on, source
+            )
+        )
         record.shipping_recognised = True
-    ctx.post(posting.cost_of_sales(order.currency, order.channel, costs, on, source,
-                                   ctx.rules.posting))
+    ctx.post(
+        posting.cost_of_sales(order.currency, order.channel, costs, on, source, ctx.rules.posting)
+    )
     record_sales(sales, ctx)
     ctx.uow.orders.add_fulfilment(record, f, kind.value, location)
 
@@ -77,12 +86,14 @@ def _fulfilment_location(record: OrderRecord, f: Fulfilment, ctx: ApplyContext) 
         return record.location
     code = ctx.uow.catalog.location_for(f.location)
     if code is None:
-        raise Blocked(Problem(
-            ProblemType.UNKNOWN_LOCATION,
-            f"fulfilment {f.fulfilment_id}: {f.location.system} location {f.location.id} is not "
-            "mapped to a retailhub location",
-            subject=f"location:{f.location.system}:{f.location.id}",
-        ))
+        raise Blocked(
+            Problem(
+                ProblemType.UNKNOWN_LOCATION,
+                f"fulfilment {f.fulfilment_id}: {f.location.system} location {f.location.id} is not "
+                "mapped to a retailhub location",
+                subject=f"location:{f.location.system}:{f.location.id}",
+            )
+        )
     return code
 
 

@@ -20,39 +20,57 @@ def inventory_level_reported(event: InventoryLevelReported, ctx: ApplyContext) -
     system = event.item.system
     sku = ctx.uow.catalog.sku_for(event.item, "inventory_item")
     if sku is None:
-        raise Blocked(Problem(
-            ProblemType.UNKNOWN_SKU,
-            f"{system} inventory item {event.item.id} is not mapped to any SKU",
-            subject=f"inventory_item:{system}:{event.item.id}"))
+        raise Blocked(
+            Problem(
+                ProblemType.UNKNOWN_SKU,
+                f"{system} inventory item {event.item.id} is not mapped to any SKU",
+                subject=f"inventory_item:{system}:{event.item.id}",
+            )
+        )
     location = ctx.uow.catalog.location_for(event.location)
     if location is None:
-        raise Blocked(Problem(
-            ProblemType.UNKNOWN_LOCATION,
-            f"{system} location {event.location.id} is not mapped to a retailhub location",
-            subject=f"location:{system}:{event.location.id}"))
+        raise Blocked(
+            Problem(
+                ProblemType.UNKNOWN_LOCATION,
+                f"{system} location {event.location.id} is not mapped to a retailhub location",
+                subject=f"location:{system}:{event.location.id}",
+            )
+        )
     last = ctx.uow.inventory.channel_report_at(system, event.item.id, event.location.id)
     if last is not None and event.updated_at <= last:
         return  # an older report than one we already hold: stale, nothing to do
     ctx.uow.inventory.save_channel_report(
-        system, event.item.id, event.location.id, sku, location, event.available,
-        event.updated_at, ctx.inbox_id or 0)
+        system,
+        event.item.id,
+        event.location.id,
+        sku,
+        location,
+        event.available,
+        event.updated_at,
+        ctx.inbox_id or 0,
+    )
 
     position = ctx.uow.inventory.position(sku, location)
     ours = position.on_hand - position.reserved
     if ours == event.available:
         return
     if ctx.rules.owner("inventory") != system:
-        ctx.note(Problem(
-            ProblemType.OWNERSHIP_VIOLATION,
-            f"{system} reports {event.available} available of {sku} at {location}; retailhub owns "
-            f"inventory and holds {ours}. Not applied.",
-            blocking=False, subject=f"stock:{sku}:{location}"))
+        ctx.note(
+            Problem(
+                ProblemType.OWNERSHIP_VIOLATION,
+                f"{system} reports {event.available} available of {sku} at {location}; retailhub owns "
+                f"inventory and holds {ours}. Not applied.",
+                blocking=False,
+                subject=f"stock:{sku}:{location}",
+            )
+        )
         return
     delta = event.available - ours
     reason = f"count reported by {system}"
     ref = f"inventory_level:{system}:{event.item.id}:{event.location.id}:{event.updated_at.isoformat()}"
     ctx.uow.inventory.record(
-        [inventory.adjustment(sku, location, delta, event.updated_at, reason, ref)], ctx.inbox_id)
+        [inventory.adjustment(sku, location, delta, event.updated_at, reason, ref)], ctx.inbox_id
+    )
     item = ctx.uow.catalog.item(sku)
     if item is None or item.unit_cost.amount == 0:
         return
@@ -60,5 +78,11 @@ def inventory_level_reported(event: InventoryLevelReported, ctx: ApplyContext) -
     b = EntryBuilder(item.unit_cost.currency, location=location)
     b.debit(acc.inventory, delta * item.unit_cost.amount, sku)
     b.credit(acc.inventory_adjustments, delta * item.unit_cost.amount, sku)
-    ctx.post(b.build(day(event.updated_at), f"Stock count of {sku} at {location}",
-                     ctx.source("inventory_level", ref), "count-adjustment"))
+    ctx.post(
+        b.build(
+            day(event.updated_at),
+            f"Stock count of {sku} at {location}",
+            ctx.source("inventory_level", ref),
+            "count-adjustment",
+        )
+    )

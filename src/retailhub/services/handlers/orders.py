@@ -49,8 +49,15 @@ def _embedded(apply: object, ctx: ApplyContext) -> None:
     except Waiting:
         pass
     except Blocked as blocked:
-        ctx.note(Problem(blocked.problem.type, blocked.problem.reason, blocking=False,
-                         subject=blocked.problem.subject, amount=blocked.problem.amount))
+        ctx.note(
+            Problem(
+                blocked.problem.type,
+                blocked.problem.reason,
+                blocking=False,
+                subject=blocked.problem.subject,
+                amount=blocked.problem.amount,
+            )
+        )
 
 
 def _record_new_order(order: Order, ctx: ApplyContext) -> OrderRecord:
@@ -61,18 +68,23 @@ def _record_new_order(order: Order, ctx: ApplyContext) -> OrderRecord:
 
 
 def _take_newer_snapshot(record: OrderRecord, order: Order, ctx: ApplyContext) -> None:
-    added = [_line_state(order, line, ctx) for line in order.lines if line.line_id not in record.lines]
+    added = [
+        _line_state(order, line, ctx) for line in order.lines if line.line_id not in record.lines
+    ]
     for line in order.lines:  # an edit can change a line's quantity
         state = record.lines.get(line.line_id)
         if state is not None and line.quantity != state.quantity:
             floor = state.fulfilled + state.cancelled
             if line.quantity < floor:
-                raise Blocked(Problem(
-                    ProblemType.INCONSISTENT_DOCUMENT,
-                    f"order {order.name} line {line.line_id}: quantity {line.quantity} is below "
-                    f"the {floor} units already fulfilled or cancelled",
-                    subject=order_key(order.source, order.order_id), amount=order.total_price,
-                ))
+                raise Blocked(
+                    Problem(
+                        ProblemType.INCONSISTENT_DOCUMENT,
+                        f"order {order.name} line {line.line_id}: quantity {line.quantity} is below "
+                        f"the {floor} units already fulfilled or cancelled",
+                        subject=order_key(order.source, order.order_id),
+                        amount=order.total_price,
+                    )
+                )
             state.quantity = line.quantity
     record.order = order
     ctx.uow.orders.update_snapshot(record)
@@ -85,13 +97,15 @@ def _order_location(order: Order, ctx: ApplyContext) -> str | None:
     if order.location is not None:
         code = ctx.uow.catalog.location_for(order.location)
         if code is None:
-            raise Blocked(Problem(
-                ProblemType.UNKNOWN_LOCATION,
-                f"order {order.name}: {order.location.system} location {order.location.id} "
-                "is not mapped to a retailhub location",
-                subject=f"location:{order.location.system}:{order.location.id}",
-                amount=order.total_price,
-            ))
+            raise Blocked(
+                Problem(
+                    ProblemType.UNKNOWN_LOCATION,
+                    f"order {order.name}: {order.location.system} location {order.location.id} "
+                    "is not mapped to a retailhub location",
+                    subject=f"location:{order.location.system}:{order.location.id}",
+                    amount=order.total_price,
+                )
+            )
         return code
     return ctx.rules.default_location(order.channel)
 
@@ -115,13 +129,16 @@ def resolve_sku(order: Order, line: OrderLine, ctx: ApplyContext) -> str | None:
         sku = catalog.sku_for(line.variant, "variant")
         if sku is not None:
             return sku
-    raise Blocked(Problem(
-        ProblemType.UNKNOWN_SKU,
-        f"order {order.name} line {line.line_id} sells SKU {line.sku!r}"
-        + (f" (variant {line.variant.id})" if line.variant else "")
-        + ", which is not in the item master",
-        subject=f"sku:{line.sku}", amount=order.total_price,
-    ))
+    raise Blocked(
+        Problem(
+            ProblemType.UNKNOWN_SKU,
+            f"order {order.name} line {line.line_id} sells SKU {line.sku!r}"
+            + (f" (variant {line.variant.id})" if line.variant else "")
+            + ", which is not in the item master",
+            subject=f"sku:{line.sku}",
+            amount=order.total_price,
+        )
+    )
 
 
 def _capture_payment(record: OrderRecord, ctx: ApplyContext) -> None:
@@ -130,9 +147,15 @@ def _capture_payment(record: OrderRecord, ctx: ApplyContext) -> None:
     if target <= record.captured:
         return  # voids and refunds are their own facts; capture only ever grows here
     delta = target - record.captured
-    ctx.post(posting.payment_capture(
-        order, delta, ctx.rules.posting, day(order.created_at), ctx.source("order", order.order_id)
-    ))
+    ctx.post(
+        posting.payment_capture(
+            order,
+            delta,
+            ctx.rules.posting,
+            day(order.created_at),
+            ctx.source("order", order.order_id),
+        )
+    )
     record.captured = target
 
 
@@ -148,9 +171,16 @@ def _recognise_at_order(record: OrderRecord, ctx: ApplyContext) -> None:
     include_shipping = not record.shipping_recognised and order.delivery is not DeliveryMethod.NONE
     if not slices and not include_shipping:
         return
-    ctx.post(posting.revenue(
-        order, slices, include_shipping, record.location, ctx.rules.posting,
-        day(order.created_at), ctx.source("order", order.order_id),
-        rule=f"revenue-at-order:{sum(s.units for s in slices)}:{len(record.lines)}",
-    ))
+    ctx.post(
+        posting.revenue(
+            order,
+            slices,
+            include_shipping,
+            record.location,
+            ctx.rules.posting,
+            day(order.created_at),
+            ctx.source("order", order.order_id),
+            rule=f"revenue-at-order:{sum(s.units for s in slices)}:{len(record.lines)}",
+        )
+    )
     record.shipping_recognised = True

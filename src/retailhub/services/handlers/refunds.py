@@ -24,8 +24,10 @@ def refund_reported(event: RefundReported, ctx: ApplyContext) -> None:
     r = event.refund
     record = ctx.uow.orders.get(event.channel_system, r.order_id)
     if record is None:
-        raise Waiting(order_key(event.channel_system, r.order_id),
-                      f"refund {r.refund_id} arrived before order {r.order_id}")
+        raise Waiting(
+            order_key(event.channel_system, r.order_id),
+            f"refund {r.refund_id} arrived before order {r.order_id}",
+        )
     apply_refund(record, r, ctx)
     reconcile_reservations(record, ctx)
     ctx.uow.orders.save_state(record)
@@ -50,7 +52,10 @@ def apply_refund(record: OrderRecord, r: Refund, ctx: ApplyContext) -> None:
     at_order = ctx.rules.posting.recognition_for(order.channel) is Recognition.AT_ORDER
     plans = _plan(record, r, at_order, ctx)
 
-    reversed_slices, deposit_slices, movements, costs = [], [], [], []
+    reversed_slices: list[LineSlice] = []
+    deposit_slices: list[LineSlice] = []
+    movements: list[Movement] = []
+    costs: list[CostLine] = []
     ref = f"refund:{order.source}:{r.refund_id}"
     for p in plans:
         line = order.line(p.rl.line_id)
@@ -59,7 +64,9 @@ def apply_refund(record: OrderRecord, r: Refund, ctx: ApplyContext) -> None:
             reversed_slices.append(LineSlice(line, p.reversed_units, p.state.reversed))
             p.state.reversed += p.reversed_units
         if p.deposit_units:
-            deposit_slices.append(LineSlice(line, p.deposit_units, p.state.cancelled, from_top=True))
+            deposit_slices.append(
+                LineSlice(line, p.deposit_units, p.state.cancelled, from_top=True)
+            )
         if p.rl.disposition is Disposition.CANCEL:
             p.state.cancelled += p.rl.quantity
         else:
@@ -67,13 +74,17 @@ def apply_refund(record: OrderRecord, r: Refund, ctx: ApplyContext) -> None:
             movements += _goods_back(p, r, ref, costs)
 
     location = next((p.location for p in plans if p.location), record.location)
-    rctx = RefundContext(tuple(reversed_slices), tuple(deposit_slices),
-                         record.shipping_recognised, location)
+    rctx = RefundContext(
+        tuple(reversed_slices), tuple(deposit_slices), record.shipping_recognised, location
+    )
     source = ctx.source("refund", r.refund_id)
     on = day(r.occurred_at)
     ctx.post(posting.refund(order, r, rctx, ctx.rules.posting, on, source))
-    ctx.post(posting.cost_of_sales(order.currency, order.channel, costs, on, source,
-                                   ctx.rules.posting, reverse=True))
+    ctx.post(
+        posting.cost_of_sales(
+            order.currency, order.channel, costs, on, source, ctx.rules.posting, reverse=True
+        )
+    )
     if movements:
         ctx.uow.inventory.record(movements, ctx.inbox_id)
     skus = {p.rl.line_id: p.state.sku for p in plans}
@@ -89,26 +100,37 @@ def _plan(record: OrderRecord, r: Refund, at_order: bool, ctx: ApplyContext) -> 
     for rl in r.lines:
         state = record.lines.get(rl.line_id)
         if state is None or rl.quantity <= 0:
-            raise Blocked(Problem(
-                ProblemType.INCONSISTENT_DOCUMENT,
-                f"refund {r.refund_id} refers to line {rl.line_id}, not on order {order.name}",
-                subject=subject, amount=r.refunded_to_customer))
+            raise Blocked(
+                Problem(
+                    ProblemType.INCONSISTENT_DOCUMENT,
+                    f"refund {r.refund_id} refers to line {rl.line_id}, not on order {order.name}",
+                    subject=subject,
+                    amount=r.refunded_to_customer,
+                )
+            )
         earlier = taken.get(rl.line_id, 0)
         if rl.disposition is Disposition.CANCEL:
             open_units = state.quantity - state.fulfilled - state.cancelled - earlier
             if rl.quantity > open_units:
-                raise Blocked(Problem(
-                    ProblemType.INCONSISTENT_DOCUMENT,
-                    f"refund {r.refund_id} cancels {rl.quantity} of line {rl.line_id} on order "
-                    f"{order.name} but only {open_units} are unfulfilled",
-                    subject=subject, amount=r.refunded_to_customer))
+                raise Blocked(
+                    Problem(
+                        ProblemType.INCONSISTENT_DOCUMENT,
+                        f"refund {r.refund_id} cancels {rl.quantity} of line {rl.line_id} on order "
+                        f"{order.name} but only {open_units} are unfulfilled",
+                        subject=subject,
+                        amount=r.refunded_to_customer,
+                    )
+                )
             reversed_units = rl.quantity if at_order else 0
             deposit_units = 0 if at_order else rl.quantity
         else:
             returnable = state.fulfilled - state.returned - earlier
             if rl.quantity > returnable:
-                raise Waiting(subject, f"refund {r.refund_id} returns {rl.quantity} of line "
-                              f"{rl.line_id} but only {returnable} have been fulfilled so far")
+                raise Waiting(
+                    subject,
+                    f"refund {r.refund_id} returns {rl.quantity} of line "
+                    f"{rl.line_id} but only {returnable} have been fulfilled so far",
+                )
             reversed_units, deposit_units = rl.quantity, 0
         taken[rl.line_id] = earlier + rl.quantity
         location = _location(rl, ctx, r) or record.location  # received where sold, unless told
@@ -121,10 +143,13 @@ def _location(rl: RefundLine, ctx: ApplyContext, r: Refund) -> str | None:
         return None
     code = ctx.uow.catalog.location_for(rl.location)
     if code is None:
-        raise Blocked(Problem(
-            ProblemType.UNKNOWN_LOCATION,
-            f"refund {r.refund_id}: {rl.location.system} location {rl.location.id} is not mapped",
-            subject=f"location:{rl.location.system}:{rl.location.id}"))
+        raise Blocked(
+            Problem(
+                ProblemType.UNKNOWN_LOCATION,
+                f"refund {r.refund_id}: {rl.location.system} location {rl.location.id} is not mapped",
+                subject=f"location:{rl.location.system}:{rl.location.id}",
+            )
+        )
     return code
 
 

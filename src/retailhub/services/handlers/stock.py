@@ -28,8 +28,11 @@ def reconcile_reservations(record: OrderRecord, ctx: ApplyContext) -> None:
         target = 0 if order.cancelled_at is not None or record.location is None else open_units
         if state.reserved and state.reserved_location != record.location:
             assert state.reserved_location is not None
-            movements.append(inventory.reservation(
-                state.sku, state.reserved_location, -state.reserved, ctx.now, ref))
+            movements.append(
+                inventory.reservation(
+                    state.sku, state.reserved_location, -state.reserved, ctx.now, ref
+                )
+            )
             state.reserved = 0
         delta = target - state.reserved
         if delta and record.location is not None:
@@ -46,8 +49,11 @@ def record_sales(movements: Sequence[Movement], ctx: ApplyContext) -> None:
     for m in movements:
         position = ctx.uow.inventory.position(m.sku, m.location)
         if position.on_hand < 0:
-            ctx.note(Problem(
-                ProblemType.NEGATIVE_STOCK,
-                f"{m.sku} at {m.location} is at {position.on_hand} on hand after {m.reference}",
-                blocking=False, subject=f"stock:{m.sku}:{m.location}",
-            ))
+            ctx.note(
+                Problem(
+                    ProblemType.NEGATIVE_STOCK,
+                    f"{m.sku} at {m.location} is at {position.on_hand} on hand after {m.reference}",
+                    blocking=False,
+                    subject=f"stock:{m.sku}:{m.location}",
+                )
+            )

@@ -7,9 +7,9 @@ both paths map through here. Amounts are shop money in integer minor units.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from functools import lru_cache
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from retailhub.adapters.connectors.shopify import payloads as p
 from retailhub.adapters.connectors.shopify.errors import PayloadError

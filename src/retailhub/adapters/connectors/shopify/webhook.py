@@ -28,7 +28,8 @@ class ShopifyWebhooks:
 
     def verify(self, headers: Mapping[str, str], body: bytes) -> bool:
         return bool(self.secrets) and verify_webhook(
-            self.secrets, body, headers.get("x-shopify-hmac-sha256"))
+            self.secrets, body, headers.get("x-shopify-hmac-sha256")
+        )
 
     def event_id(self, headers: Mapping[str, str], body: bytes) -> str:
         event_id = headers.get("x-shopify-event-id")
