@@ -200,7 +200,7 @@ def test_sigkilled_worker_recovers_to_the_clean_result_sqlite(tmp_path: Path, cf
     src.close()
     dst.close()
 
-    crash_and_recover(cfg, url_a, total)
+    print("inbox at SIGKILL:", crash_and_recover(cfg, url_a, total), "of", total)
     finish(worker(cfg, url_b))
 
     crashed, clean = snapshot(url_a), snapshot(url_b)
@@ -222,7 +222,7 @@ def test_sigkilled_worker_recovers_to_the_clean_result_postgres(
         total = fill_inbox(cfg, url_a)
         assert fill_inbox(cfg, url_b) == total
 
-        crash_and_recover(cfg, url_a, total)
+        print("inbox at SIGKILL:", crash_and_recover(cfg, url_a, total), "of", total)
         finish(worker(cfg, url_b))
 
         assert_same(snapshot(url_a), snapshot(url_b))

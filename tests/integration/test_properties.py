@@ -8,9 +8,9 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from retail_shop import LOC, T0, DiscountSpec, Shop, after, open_shop
 from sqlalchemy import func, select
 
+from retail_shop import LOC, T0, DiscountSpec, Shop, after, open_shop
 from retailhub.adapters.storage.tables import inventory_positions, journal_lines
 from retailhub.domain.inventory import ChannelAvailability, Position, available_to_promise
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from retail_shop import Shop, open_shop
 
+from retail_shop import Shop, open_shop
 from retailhub.domain.catalog import Item
 from retailhub.domain.money import Money
 from retailhub.services import exception_actions

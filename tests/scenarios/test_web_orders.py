@@ -6,6 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+
 from retail_shop import LOC, T0, DiscountSpec, Shop, after, open_shop
 
 CLEARING = "Assets:Clearing:Shopify-Payments"
