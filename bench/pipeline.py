@@ -102,29 +102,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db-dir", type=Path, default=None, help="Default: a temp directory.")
     args = parser.parse_args(argv)
 
-    print(f"Python {platform.python_version()} ({sys.implementation.name}), "
-          f"SQLite {sqlite3.sqlite_version}, {platform.platform()}")
-    print(f"intake commits every {COMMIT_EVERY} deliveries "
-          "(the webhook endpoint commits per request)")
+    print(
+        f"Python {platform.python_version()} ({sys.implementation.name}), "
+        f"SQLite {sqlite3.sqlite_version}, {platform.platform()}"
+    )
+    print(
+        f"intake commits every {COMMIT_EVERY} deliveries (the webhook endpoint commits per request)"
+    )
+    header = (
+        f"{'size':>8} {'deliveries':>10} {'intake/s':>10} {'apply/s':>10} "
+        f"{'e2e/s':>10} {'µs/delivery':>12}"
+    )
+    results = []
     with tempfile.TemporaryDirectory(prefix="retailhub-bench-") as tmp:
         db_dir = args.db_dir or Path(tmp)
         db_dir.mkdir(parents=True, exist_ok=True)
         per_order = deliveries_per_order(args.seed, db_dir)
         print(f"{per_order:.3f} deliveries per order (seed {args.seed})\n")
-        results = []
+        print(header)
+        print("-" * len(header), flush=True)
         for size in args.sizes:
-            runs = [run_size(size, per_order, args.seed, db_dir, str(r))
-                    for r in range(args.repeat)]
-            results.append(min(runs, key=lambda r: r.total_s))
-
-    header = f"{'size':>8} {'deliveries':>10} {'intake/s':>10} {'apply/s':>10} " \
-             f"{'e2e/s':>10} {'µs/delivery':>12}"
-    print(header)
-    print("-" * len(header))
-    for r in results:
-        print(f"{r.size:>8} {r.deliveries:>10} {r.deliveries / r.intake_s:>10.0f} "
-              f"{r.deliveries / r.apply_s:>10.0f} {r.deliveries / r.total_s:>10.0f} "
-              f"{r.us_per_delivery:>12.1f}")
+            runs = [
+                run_size(size, per_order, args.seed, db_dir, str(r)) for r in range(args.repeat)
+            ]
+            r = min(runs, key=lambda r: r.total_s)
+            results.append(r)
+            print(
+                f"{r.size:>8} {r.deliveries:>10} {r.deliveries / r.intake_s:>10.0f} "
+                f"{r.deliveries / r.apply_s:>10.0f} {r.deliveries / r.total_s:>10.0f} "
+                f"{r.us_per_delivery:>12.1f}",
+                flush=True,
+            )
     if len(results) > 1:
         small = min(results, key=lambda r: r.size)
         large = max(results, key=lambda r: r.size)

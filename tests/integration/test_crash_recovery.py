@@ -23,7 +23,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +57,17 @@ SEED = 7
 ORDERS = 400  # ≈1,000 deliveries: a few seconds of applying, ~50 batches of 20
 BATCH = "20"
 CLI = Path(sys.executable).parent / "retailhub"
-COUNTED = (orders, order_lines, fulfilments, refunds, refund_lines, journal_entries,
-           journal_lines, inventory_movements, exceptions)
+COUNTED = (
+    orders,
+    order_lines,
+    fulfilments,
+    refunds,
+    refund_lines,
+    journal_entries,
+    journal_lines,
+    inventory_movements,
+    exceptions,
+)
 
 
 def fill_inbox(cfg: Path, url: str) -> int:
@@ -77,7 +86,10 @@ def worker(cfg: Path, url: str) -> subprocess.Popen[bytes]:
     assert CLI.exists(), f"console script {CLI} not installed (pip install -e .)"
     return subprocess.Popen(
         [str(CLI), "--db", url, "--config", str(cfg), "work", "--once", "--batch-size", BATCH],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "NO_COLOR": "1"})
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
 
 
 def finish(proc: subprocess.Popen[bytes]) -> None:
@@ -85,7 +97,7 @@ def finish(proc: subprocess.Popen[bytes]) -> None:
     assert proc.returncode == 0, f"worker exited {proc.returncode}:\n{errs.decode()}{out.decode()}"
 
 
-def inbox_status(url: str) -> Iterator[dict[str, int]]:
+def inbox_status(url: str) -> Generator[dict[str, int], None, None]:
     """Yield the inbox status counts as often as asked, read-only, without blocking the worker."""
     if url.startswith("sqlite:///"):
         path = url.removeprefix("sqlite:///")
@@ -99,8 +111,12 @@ def inbox_status(url: str) -> Iterator[dict[str, int]]:
     try:
         with engine.connect() as c:
             while True:
-                yield {s: int(n) for s, n in c.execute(sa.text(
-                    "select status, count(*) from inbox group by status"))}
+                yield {
+                    s: int(n)
+                    for s, n in c.execute(
+                        sa.text("select status, count(*) from inbox group by status")
+                    )
+                }
     finally:
         engine.dispose()
 
@@ -123,7 +139,8 @@ def crash_and_recover(cfg: Path, url: str, total: int) -> dict[str, int]:
     proc.communicate(timeout=60)
     assert proc.returncode == -signal.SIGKILL, (
         f"the worker finished (exit {proc.returncode}) before it could be killed mid-drain; "
-        f"last inbox counts {seen}: raise ORDERS so applying takes longer")
+        f"last inbox counts {seen}: raise ORDERS so applying takes longer"
+    )
     assert seen.get("applied", 0) > 0 and seen.get("pending", 0) > 0, seen
     finish(worker(cfg, url))
     return seen
@@ -133,36 +150,75 @@ def snapshot(url: str) -> dict[str, Any]:
     engine = sa.create_engine(url)
     try:
         with engine.connect() as c:
+
             def rows(stmt: Any) -> list[tuple[Any, ...]]:
                 return [tuple(r) for r in c.execute(stmt)]
 
             je, jl, mv = journal_entries.c, journal_lines.c, inventory_movements.c
             return {
                 "trial_balance": queries.trial_balance(c),
-                "positions": rows(sa.select(inventory_positions).order_by(
-                    inventory_positions.c.sku, inventory_positions.c.location)),
-                "counts": {t.name: c.execute(sa.select(sa.func.count()).select_from(t))
-                           .scalar_one() for t in COUNTED},
-                "inbox": rows(sa.select(inbox.c.event_id, inbox.c.topic, inbox.c.status,
-                                        inbox.c.waiting_on).order_by(inbox.c.id)),
-                "journal": Counter(rows(
-                    sa.select(je.key, je.entry_date, je.rule, je.reverses, jl.account, jl.amount,
-                              jl.channel, jl.location)
-                    .join(journal_lines, jl.entry_id == je.id))),
-                "movements": Counter(rows(sa.select(
-                    mv.sku, mv.location, mv.kind, mv.on_hand, mv.reserved, mv.in_transit,
-                    mv.quarantined, mv.reference))),
-                "exceptions": Counter(rows(sa.select(
-                    exceptions.c.type, exceptions.c.status, exceptions.c.subject))),
-                "orders": rows(sa.select(orders.c.order_id, orders.c.payment_status,
-                                         orders.c.captured, orders.c.cancelled_at,
-                                         orders.c.shipping_recognised).order_by(orders.c.order_id)),
-                "dup_journal_keys": rows(sa.select(je.key).group_by(je.key)
-                                         .having(sa.func.count() > 1)),
-                "dup_fulfilments": rows(sa.select(fulfilments.c.source,
-                                                  fulfilments.c.fulfilment_id)
-                                        .group_by(fulfilments.c.source, fulfilments.c.fulfilment_id)
-                                        .having(sa.func.count() > 1)),
+                "positions": rows(
+                    sa.select(inventory_positions).order_by(
+                        inventory_positions.c.sku, inventory_positions.c.location
+                    )
+                ),
+                "counts": {
+                    t.name: c.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
+                    for t in COUNTED
+                },
+                "inbox": rows(
+                    sa.select(
+                        inbox.c.event_id, inbox.c.topic, inbox.c.status, inbox.c.waiting_on
+                    ).order_by(inbox.c.id)
+                ),
+                "journal": Counter(
+                    rows(
+                        sa.select(
+                            je.key,
+                            je.entry_date,
+                            je.rule,
+                            je.reverses,
+                            jl.account,
+                            jl.amount,
+                            jl.channel,
+                            jl.location,
+                        ).join(journal_lines, jl.entry_id == je.id)
+                    )
+                ),
+                "movements": Counter(
+                    rows(
+                        sa.select(
+                            mv.sku,
+                            mv.location,
+                            mv.kind,
+                            mv.on_hand,
+                            mv.reserved,
+                            mv.in_transit,
+                            mv.quarantined,
+                            mv.reference,
+                        )
+                    )
+                ),
+                "exceptions": Counter(
+                    rows(sa.select(exceptions.c.type, exceptions.c.status, exceptions.c.subject))
+                ),
+                "orders": rows(
+                    sa.select(
+                        orders.c.order_id,
+                        orders.c.payment_status,
+                        orders.c.captured,
+                        orders.c.cancelled_at,
+                        orders.c.shipping_recognised,
+                    ).order_by(orders.c.order_id)
+                ),
+                "dup_journal_keys": rows(
+                    sa.select(je.key).group_by(je.key).having(sa.func.count() > 1)
+                ),
+                "dup_fulfilments": rows(
+                    sa.select(fulfilments.c.source, fulfilments.c.fulfilment_id)
+                    .group_by(fulfilments.c.source, fulfilments.c.fulfilment_id)
+                    .having(sa.func.count() > 1)
+                ),
             }
     finally:
         engine.dispose()
@@ -174,12 +230,12 @@ def assert_same(crashed: dict[str, Any], clean: dict[str, Any]) -> None:
     for key in clean:
         a, b = crashed[key], clean[key]
         if isinstance(a, Counter):
-            assert a == b, (f"{key}: only after crash {dict(a - b)}; "
-                            f"only in clean run {dict(b - a)}")
+            assert a == b, f"{key}: only after crash {dict(a - b)}; only in clean run {dict(b - a)}"
         elif isinstance(a, list) and a != b:
             diff = [(i, x, y) for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y]
-            raise AssertionError(f"{key} differs (crashed, clean) {len(a)}/{len(b)} rows: "
-                                 f"{diff[:20]}")
+            raise AssertionError(
+                f"{key} differs (crashed, clean) {len(a)}/{len(b)} rows: {diff[:20]}"
+            )
         else:
             assert a == b, key
 
@@ -216,9 +272,12 @@ def test_sigkilled_worker_recovers_to_the_clean_result_postgres(
         for s in schemas:
             conn.execute(sa.text(f"create schema {s}"))
     try:
-        url_a, url_b = (postgres_admin.url.update_query_dict(
-            {"options": f"-csearch_path={s}"}).render_as_string(hide_password=False)
-            for s in schemas)
+        url_a, url_b = (
+            postgres_admin.url.update_query_dict(
+                {"options": f"-csearch_path={s}"}
+            ).render_as_string(hide_password=False)
+            for s in schemas
+        )
         total = fill_inbox(cfg, url_a)
         assert fill_inbox(cfg, url_b) == total
 
