@@ -1,6 +1,6 @@
 """Reproducible pipeline benchmark: intake (verify + inbox write) and apply, per size.
 
-Run: ``.venv/bin/python bench/pipeline.py --sizes 10000 100000``.
+Run: ``.venv/bin/python bench/pipeline.py --sizes 10000 100000`` (≈10 min; default 1000 10000).
 
 For each size N a deterministic trading day of ≈N signed Shopify deliveries is generated
 (outside the timed region) and pushed into a fresh SQLite file database holding the demo
@@ -96,7 +96,7 @@ def deliveries_per_order(seed: int, db_dir: Path) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000])
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=1, help="Runs per size; the best is kept.")
     parser.add_argument("--db-dir", type=Path, default=None, help="Default: a temp directory.")
