@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import create_engine
@@ -38,10 +38,9 @@ class Hub:
     engine: Engine
     sources: dict[str, WebhookSource]
     clock: Callable[[], datetime]
-    known_accounts: set[str] = field(default_factory=set)
 
     def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.known_accounts)
+        return SqlUnitOfWork(self.engine)
 
     def processor(self) -> Processor:
         return Processor(
@@ -74,4 +73,6 @@ def sync_locations(hub: Hub) -> None:
         catalog = SqlCatalogRepository(uow.conn)
         for location in hub.settings.locations:
             catalog.save_location(location)
+        uow.ledger.open_accounts(sorted(set(hub.settings.accounts.named().values())),
+                                 hub.clock().date())
         uow.commit()

@@ -78,6 +78,9 @@ class InboxRepository(Protocol):
 
     def wake(self, dependency: str) -> int: ...
 
+    def waiting_dependencies(self) -> set[str]:
+        """The dependencies some delivery is waiting on (so wake-ups can skip the rest)."""
+
     def expired_waiting(self, received_before: datetime) -> list[Delivery]: ...
 
 
@@ -181,8 +184,8 @@ class CatalogRepository(Protocol):
 
 
 class InventoryRepository(Protocol):
-    def record(self, movements: Iterable[Movement], inbox_id: int | None) -> None:
-        """Append movements and fold them into the positions read model."""
+    def record(self, movements: Iterable[Movement], inbox_id: int | None) -> list[Position]:
+        """Append movements, fold them into the positions read model, return those touched."""
 
     def position(self, sku: str, location: str) -> Position: ...
 

@@ -72,8 +72,9 @@ class Processor:
             with self.uow_factory() as uow:
                 batch = uow.inbox.claim_pending(self.batch_size)
                 local = ProcessStats()
+                waiting = uow.inbox.waiting_dependencies() if batch else set()
                 for delivery in batch:
-                    self._apply(uow, delivery, local)
+                    self._apply(uow, delivery, local, waiting)
                 uow.commit()
         except Exception:  # a bug somewhere in the batch: isolate it delivery by delivery
             return self._process_one_by_one(stats)
@@ -89,7 +90,7 @@ class Processor:
                     delivery = uow.inbox.get(inbox_id)
                     if delivery is None or delivery.status != "pending":
                         continue
-                    self._apply(uow, delivery, stats)
+                    self._apply(uow, delivery, stats, uow.inbox.waiting_dependencies())
                     uow.commit()
             except Exception as exc:
                 self._record_bug(inbox_id, exc, stats)
@@ -112,7 +113,10 @@ class Processor:
         stats.failed += 1
         stats.count(problem)
 
-    def _apply(self, uow: UnitOfWork, delivery: Delivery, stats: ProcessStats) -> None:
+    def _apply(
+        self, uow: UnitOfWork, delivery: Delivery, stats: ProcessStats, waiting: set[str]
+    ) -> None:
+        """Apply one delivery; ``waiting`` is the set of dependencies deliveries wait on."""
         now = self.clock()
         source = self.sources.get(delivery.source)
         if source is None:
@@ -137,22 +141,25 @@ class Processor:
         try:
             with uow.savepoint():
                 apply_event(event, ctx)
-        except Waiting as waiting:
-            uow.inbox.mark_waiting(delivery.id, waiting.dependency, waiting.reason)
+        except Waiting as wait:
+            uow.inbox.mark_waiting(delivery.id, wait.dependency, wait.reason)
+            waiting.add(wait.dependency)
             stats.waiting += 1
             return
         except Blocked as blocked:
             self._fail(uow, delivery, blocked.problem, stats, now)
             return
         uow.inbox.mark_applied(delivery.id, now)
-        uow.exceptions.resolve_for_delivery(delivery.id, now, "applied")
+        if delivery.attempts:  # only an earlier attempt can have left an exception open
+            uow.exceptions.resolve_for_delivery(delivery.id, now, "applied")
         for problem in ctx.problems:
             uow.exceptions.raise_problem(
                 problem, now, delivery.source, delivery.id, delivery.correlation_id
             )
             stats.count(problem)
-        for dependency in ctx.woken:
+        for dependency in ctx.woken & waiting:
             uow.inbox.wake(dependency)
+            waiting.discard(dependency)
         stats.applied += 1
 
     def _fail(

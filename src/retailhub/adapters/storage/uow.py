@@ -16,9 +16,8 @@ from retailhub.adapters.storage.orders_repo import SqlOrderRepository
 
 
 class SqlUnitOfWork:
-    def __init__(self, engine: Engine, known_accounts: set[str] | None = None) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._known_accounts = known_accounts if known_accounts is not None else set()
         self.conn: Connection
 
     def __enter__(self) -> SqlUnitOfWork:
@@ -29,7 +28,7 @@ class SqlUnitOfWork:
         self.orders = SqlOrderRepository(self.conn)
         self.catalog = SqlCatalogRepository(self.conn)
         self.inventory = SqlInventoryRepository(self.conn)
-        self.ledger = SqlLedgerRepository(self.conn, self._known_accounts)
+        self.ledger = SqlLedgerRepository(self.conn)
         return self
 
     def __exit__(self, *exc: object) -> None:
