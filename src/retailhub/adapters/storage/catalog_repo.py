@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
 from retailhub.adapters.storage.dialect import insert_for
@@ -15,6 +16,7 @@ from retailhub.domain.money import Money
 from retailhub.domain.orders import ExternalRef
 
 _MISSING = object()
+_item_by_sku = select(items).where(items.c.sku == bindparam("sku"))
 
 
 def _item(row: Any) -> Item:
@@ -32,19 +34,31 @@ def _item(row: Any) -> Item:
     )
 
 
-class SqlCatalogRepository:
-    """Reads are memoised for the life of one unit of work: a batch asks for the same SKUs often."""
+@dataclass
+class CatalogCache:
+    """Master-data reads remembered across the batches of one processing run.
 
-    def __init__(self, conn: Connection) -> None:
+    A run is short (the worker starts a new one each time it finds work), so an item created
+    meanwhile is seen by the next run; that is what ``exceptions retry`` relies on.
+    """
+
+    items: dict[str, Item | None] = field(default_factory=dict)
+    identities: dict[tuple[str, str, str], str | None] = field(default_factory=dict)
+    locations: dict[tuple[str, str], str | None] = field(default_factory=dict)
+
+
+class SqlCatalogRepository:
+    def __init__(self, conn: Connection, cache: CatalogCache | None = None) -> None:
         self.conn = conn
-        self._items: dict[str, Item | None] = {}
-        self._identities: dict[tuple[str, str, str], str | None] = {}
-        self._locations: dict[tuple[str, str], str | None] = {}
+        cache = cache if cache is not None else CatalogCache()
+        self._items = cache.items
+        self._identities = cache.identities
+        self._locations = cache.locations
 
     def item(self, sku: str) -> Item | None:
         cached = self._items.get(sku, _MISSING)
         if cached is _MISSING:
-            row = self.conn.execute(select(items).where(items.c.sku == sku)).first()
+            row = self.conn.execute(_item_by_sku, {"sku": sku}).first()
             cached = self._items[sku] = _item(row) if row else None
         return cached  # type: ignore[return-value]
 
@@ -127,6 +141,7 @@ class SqlCatalogRepository:
                 for kind, ext in identities.items()
             ]
             self._items.pop(item.sku, None)
+        self._identities.clear()
         if not rows:
             return 0
         stmt = insert_for(self.conn, items)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 
+from retailhub.adapters.storage.buffer import WriteBuffer
 from retailhub.adapters.storage.dialect import prebuilt
 from retailhub.adapters.storage.tables import inbox
 from retailhub.services.ports import Delivery
@@ -53,8 +54,9 @@ def _delivery(row: Any) -> Delivery:
 
 
 class SqlInboxRepository:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, buffer: WriteBuffer) -> None:
         self.conn = conn
+        self.buffer = buffer  # "applied" marks are written with the batch's other effects
 
     def add(self, source: str, event_id: str, topic: str, headers: Mapping[str, str],
             body: bytes, received_at: datetime, correlation_id: str) -> int | None:
@@ -76,7 +78,12 @@ class SqlInboxRepository:
         return _delivery(row) if row else None
 
     def mark_applied(self, inbox_id: int, at: datetime) -> None:
-        self.conn.execute(_applied, {"row": inbox_id, "at": at})
+        self.buffer.append("inbox.applied", {"row": inbox_id, "at": at})
+
+    def flush(self) -> None:
+        marks = self.buffer.take("inbox.applied")
+        if marks:
+            self.conn.execute(_applied, marks)
 
     def mark_waiting(self, inbox_id: int, dependency: str, reason: str) -> None:
         self.conn.execute(_set_status, {"row": inbox_id, "status": "waiting",

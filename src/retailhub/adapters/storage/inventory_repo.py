@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.engine import Connection
 
+from retailhub.adapters.storage.buffer import WriteBuffer
 from retailhub.adapters.storage.dialect import prebuilt
 from retailhub.adapters.storage.tables import (
     channel_stock_reports,
@@ -33,7 +34,7 @@ def _fold_positions(ins: Any) -> Any:
     return stmt.on_conflict_do_update(
         index_elements=["sku", "location"],
         set_={b: getattr(inventory_positions.c, b) + getattr(stmt.excluded, b) for b in _BUCKETS},
-    ).returning(*inventory_positions.c)
+    )
 
 
 def _save_report(ins: Any) -> Any:
@@ -49,41 +50,80 @@ def _as_position(r: Any) -> Position:
 
 
 class SqlInventoryRepository:
-    def __init__(self, conn: Connection) -> None:
+    """Movements and position deltas are buffered until the batch commits (see ``buffer``)."""
+
+    def __init__(self, conn: Connection, buffer: WriteBuffer) -> None:
         self.conn = conn
+        self.buffer = buffer
+        self._stored: dict[tuple[str, str], Position] = {}  # positions as committed
+        self._deltas: dict[tuple[str, str], list[int]] = {}  # this batch's changes
 
     def record(self, movements: Iterable[Movement], inbox_id: int | None) -> list[Position]:
         """Append movements, fold them into positions, and return the positions they touched."""
-        rows: list[dict[str, Any]] = [{
-            "sku": m.sku, "location": m.location, "kind": m.kind.value, "on_hand": m.on_hand,
-            "reserved": m.reserved, "in_transit": m.in_transit, "quarantined": m.quarantined,
-            "occurred_at": m.occurred_at, "reason": m.reason, "reference": m.reference,
-            "inbox_id": inbox_id,
-        } for m in movements]
-        if not rows:
-            return []
-        self.conn.execute(_insert_movements, rows)
-        deltas: dict[tuple[str, str], dict[str, int]] = {}
-        for r in rows:  # one upsert per (sku, location), however many movements touch it
-            d = deltas.setdefault((r["sku"], r["location"]), dict.fromkeys(_BUCKETS, 0))
-            for bucket in _BUCKETS:
-                d[bucket] += r[bucket]
-        stmt = prebuilt(self.conn, "positions.fold", _fold_positions)
-        touched = []
-        for (sku, location), d in deltas.items():
-            row = self.conn.execute(
-                stmt, {"sku": sku, "location": location, "safety_stock": 0, **d}).one()
-            touched.append(_as_position(row))
-        return touched
+        touched: list[tuple[str, str]] = []
+        for m in movements:
+            self.buffer.append("movements", {
+                "sku": m.sku, "location": m.location, "kind": m.kind.value,
+                "on_hand": m.on_hand, "reserved": m.reserved, "in_transit": m.in_transit,
+                "quarantined": m.quarantined, "occurred_at": m.occurred_at, "reason": m.reason,
+                "reference": m.reference, "inbox_id": inbox_id})
+            key = (m.sku, m.location)
+            self._add((m.on_hand, m.reserved, m.in_transit, m.quarantined), key)
+            if key not in touched:
+                touched.append(key)
+        return [self.position(sku, location) for sku, location in touched]
+
+    def _add(self, change: tuple[int, int, int, int], key: tuple[str, str]) -> None:
+        delta = self._deltas.setdefault(key, [0, 0, 0, 0])
+        for i, amount in enumerate(change):
+            delta[i] += amount
+
+        def undo() -> None:
+            for i, amount in enumerate(change):
+                delta[i] -= amount
+
+        self.buffer.on_undo(undo)
+
+    def _stored_position(self, sku: str, location: str) -> Position:
+        key = (sku, location)
+        if key not in self._stored:
+            row = self.conn.execute(_position, {"sku": sku, "location": location}).first()
+            self._stored[key] = _as_position(row) if row is not None else Position(sku, location)
+        return self._stored[key]
 
     def position(self, sku: str, location: str) -> Position:
-        row = self.conn.execute(_position, {"sku": sku, "location": location}).first()
-        return _as_position(row) if row is not None else Position(sku, location)
+        stored = self._stored_position(sku, location)
+        delta = self._deltas.get((sku, location))
+        if not delta:
+            return stored
+        return Position(sku, location, stored.on_hand + delta[0], stored.reserved + delta[1],
+                        stored.in_transit + delta[2], stored.quarantined + delta[3],
+                        stored.safety_stock)
 
     def positions(self, sku: str) -> list[Position]:
-        stmt = (select(inventory_positions).where(inventory_positions.c.sku == sku)
+        stmt = (select(inventory_positions.c.location).where(inventory_positions.c.sku == sku)
                 .order_by(inventory_positions.c.location))
-        return [_as_position(r) for r in self.conn.execute(stmt)]
+        locations = set(self.conn.execute(stmt).scalars())
+        locations |= {loc for (s, loc) in self._deltas if s == sku}
+        return [self.position(sku, loc) for loc in sorted(locations)]
+
+    def flush(self) -> None:
+        """Write the batch's movements and fold its deltas into the stored positions."""
+        rows = self.buffer.take("movements")
+        if rows:
+            self.conn.execute(_insert_movements, rows)
+        changed = [(key, d) for key, d in self._deltas.items() if any(d)]
+        if changed:
+            self.conn.execute(prebuilt(self.conn, "positions.fold", _fold_positions), [
+                {"sku": sku, "location": loc, "on_hand": d[0], "reserved": d[1],
+                 "in_transit": d[2], "quarantined": d[3], "safety_stock": 0}
+                for (sku, loc), d in changed])
+        self._stored.clear()
+        self._deltas.clear()
+
+    def discard(self) -> None:
+        self._stored.clear()
+        self._deltas.clear()
 
     def channel_report_at(self, system: str, item: str, location: str) -> datetime | None:
         return self.conn.execute(

@@ -8,17 +8,16 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 
+from retailhub.adapters.storage.buffer import WriteBuffer
 from retailhub.adapters.storage.dialect import prebuilt
 from retailhub.adapters.storage.tables import accounts, journal_entries, journal_lines
 from retailhub.domain.accounts import account_type
 from retailhub.domain.ledger import JournalEntry
 
 _insert_lines = insert(journal_lines)
-
-
-def _insert_entry(ins: Any) -> Any:
-    return (ins(journal_entries).on_conflict_do_nothing(index_elements=["key"])
-            .returning(journal_entries.c.id))
+# Several rows in one statement, ids returned in the order the rows were given.
+_insert_entries = insert(journal_entries).returning(
+    journal_entries.c.id, sort_by_parameter_order=True)
 
 
 def _open_account(ins: Any) -> Any:
@@ -26,24 +25,51 @@ def _open_account(ins: Any) -> Any:
 
 
 class SqlLedgerRepository:
-    def __init__(self, conn: Connection) -> None:
+    """Entries are buffered until the batch commits; the unique key keeps them exactly-once."""
+
+    def __init__(self, conn: Connection, buffer: WriteBuffer) -> None:
         self.conn = conn
+        self.buffer = buffer
+        self._keys: set[str] = set()
 
     def post(self, entry: JournalEntry, inbox_id: int | None, at: datetime) -> bool:
-        entry_id = self.conn.execute(prebuilt(self.conn, "ledger.entry", _insert_entry), {
-            "key": entry.key, "entry_date": entry.entry_date, "memo": entry.memo,
-            "source_kind": entry.source.kind, "document_id": entry.source.document_id,
-            "event": entry.source.event, "rule": entry.rule, "reverses": entry.reverses,
-            "inbox_id": inbox_id, "posted_at": at,
-        }).scalar()
-        if entry_id is None:
-            return False  # this (document, rule) was posted before: exactly once
-        self.conn.execute(_insert_lines, [
-            {"entry_id": entry_id, "account": line.account, "amount": line.amount,
-             "currency": line.currency, "memo": line.memo, "channel": line.channel,
-             "location": line.location, "brand": line.brand}
-            for line in entry.lines])
+        if entry.key in self._keys:
+            return False
+        self._keys.add(entry.key)
+        self.buffer.on_undo(lambda: self._keys.discard(entry.key))
+        self.buffer.append("journal", {
+            "entry": {"key": entry.key, "entry_date": entry.entry_date, "memo": entry.memo,
+                      "source_kind": entry.source.kind, "document_id": entry.source.document_id,
+                      "event": entry.source.event, "rule": entry.rule,
+                      "reverses": entry.reverses, "inbox_id": inbox_id, "posted_at": at},
+            "lines": [{"account": line.account, "amount": line.amount,
+                       "currency": line.currency, "memo": line.memo, "channel": line.channel,
+                       "location": line.location, "brand": line.brand}
+                      for line in entry.lines]})
         return True
+
+    def flush(self) -> None:
+        """Insert the batch's entries, skipping any whose key was already posted."""
+        pending = self.buffer.take("journal")
+        self._keys.clear()
+        if not pending:
+            return
+        keys = [p["entry"]["key"] for p in pending]
+        posted: set[str] = set()
+        for i in range(0, len(keys), 500):
+            posted |= set(self.conn.execute(
+                select(journal_entries.c.key).where(journal_entries.c.key.in_(keys[i:i + 500]))
+            ).scalars())
+        fresh = [p for p in pending if p["entry"]["key"] not in posted]
+        if not fresh:
+            return
+        ids = self.conn.execute(_insert_entries, [p["entry"] for p in fresh]).scalars().all()
+        self.conn.execute(_insert_lines, [
+            {"entry_id": entry_id, **line}
+            for entry_id, p in zip(ids, fresh, strict=True) for line in p["lines"]])
+
+    def discard(self) -> None:
+        self._keys.clear()
 
     def open_accounts(self, names: list[str], on: Any) -> None:
         """Record the chart's accounts. Posting never needs this: derived accounts (a new tax

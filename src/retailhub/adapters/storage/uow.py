@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
-from retailhub.adapters.storage.catalog_repo import SqlCatalogRepository
+from retailhub.adapters.storage.buffer import WriteBuffer
+from retailhub.adapters.storage.catalog_repo import CatalogCache, SqlCatalogRepository
 from retailhub.adapters.storage.exceptions_repo import SqlExceptionRepository
 from retailhub.adapters.storage.inbox_repo import SqlInboxRepository
 from retailhub.adapters.storage.inventory_repo import SqlInventoryRepository
@@ -16,19 +17,24 @@ from retailhub.adapters.storage.orders_repo import SqlOrderRepository
 
 
 class SqlUnitOfWork:
-    def __init__(self, engine: Engine) -> None:
+    """A transaction plus the write buffer that is flushed into it on commit."""
+
+    def __init__(self, engine: Engine, catalog_cache: CatalogCache | None = None) -> None:
         self.engine = engine
+        self.catalog_cache = catalog_cache
+        self.buffer = WriteBuffer()
+        self._savepoints = 0
         self.conn: Connection
 
     def __enter__(self) -> SqlUnitOfWork:
         self.conn = self.engine.connect()
         self._tx = self.conn.begin()
-        self.inbox = SqlInboxRepository(self.conn)
+        self.inbox = SqlInboxRepository(self.conn, self.buffer)
         self.exceptions = SqlExceptionRepository(self.conn)
         self.orders = SqlOrderRepository(self.conn)
-        self.catalog = SqlCatalogRepository(self.conn)
-        self.inventory = SqlInventoryRepository(self.conn)
-        self.ledger = SqlLedgerRepository(self.conn)
+        self.catalog = SqlCatalogRepository(self.conn, self.catalog_cache)
+        self.inventory = SqlInventoryRepository(self.conn, self.buffer)
+        self.ledger = SqlLedgerRepository(self.conn, self.buffer)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -36,16 +42,52 @@ class SqlUnitOfWork:
             self._tx.rollback()
         self.conn.close()
 
+    def flush(self) -> None:
+        """Write buffered rows into the open transaction (commit calls this first)."""
+        self.ledger.flush()
+        self.inventory.flush()
+        self.inbox.flush()
+        self.buffer.reset()
+
     def commit(self) -> None:
+        self.flush()
         self._tx.commit()
         self._tx = self.conn.begin()
 
     def rollback(self) -> None:
+        self.buffer.reset()
+        self.inventory.discard()
+        self.ledger.discard()
         self._tx.rollback()
         self._tx = self.conn.begin()
 
-    def savepoint(self) -> Any:
-        return self.conn.begin_nested()
+    def savepoint(self) -> _Savepoint:
+        self._savepoints += 1
+        return _Savepoint(self, f"rh_sp_{self._savepoints}")
+
+
+class _Savepoint:
+    """A SQL savepoint together with a mark in the write buffer's undo log.
+
+    Issued as plain SQL: SQLAlchemy's nested-transaction objects cost several times more, and
+    each delivery takes one.
+    """
+
+    def __init__(self, uow: SqlUnitOfWork, name: str) -> None:
+        self.uow, self.name = uow, name
+
+    def __enter__(self) -> _Savepoint:
+        self.mark = self.uow.buffer.mark()
+        self.uow.conn.exec_driver_sql(f"SAVEPOINT {self.name}")
+        return self
+
+    def __exit__(self, exc_type: object, *_: object) -> bool:
+        conn = self.uow.conn
+        if exc_type is not None:
+            conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {self.name}")
+            self.uow.buffer.undo_to(self.mark)
+        conn.exec_driver_sql(f"RELEASE SAVEPOINT {self.name}")
+        return False
 
 
 def configure_sqlite(engine: Engine) -> None:

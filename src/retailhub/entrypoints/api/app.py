@@ -34,9 +34,8 @@ def create_app(hub: Hub, run_worker: bool = True, poll_seconds: float = 0.5) -> 
     stop = threading.Event()
 
     def worker() -> None:
-        processor = hub.processor()
         while not stop.is_set():
-            stats = processor.run_until_idle()
+            stats = hub.processor().run_until_idle()  # a fresh run sees new master data
             if not (stats.applied or stats.failed or stats.waiting):
                 stop.wait(poll_seconds)
 

@@ -215,10 +215,10 @@ def work(
     import time
 
     hub = _hub()
-    processor = hub.processor()
-    if batch_size:
-        processor.batch_size = batch_size
     while True:
+        processor = hub.processor()  # a fresh run sees master data created meanwhile
+        if batch_size:
+            processor.batch_size = batch_size
         stats = processor.run_until_idle()
         if stats.applied or stats.failed:
             err.print(f"applied {stats.applied} failed {stats.failed} waiting {stats.waiting}")
