@@ -10,7 +10,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
 from retailhub.adapters.connectors.shopify.webhook import ShopifyWebhooks
-from retailhub.adapters.storage.catalog_repo import SqlCatalogRepository
+from retailhub.adapters.storage.catalog_repo import CatalogCache, SqlCatalogRepository
 from retailhub.adapters.storage.migrate import upgrade
 from retailhub.adapters.storage.uow import SqlUnitOfWork, configure_sqlite
 from retailhub.config import Settings
@@ -43,8 +43,14 @@ class Hub:
         return SqlUnitOfWork(self.engine)
 
     def processor(self) -> Processor:
+        """A processor for one run; its master-data cache lives as long as it does."""
+        cache = CatalogCache()
         return Processor(
-            self.uow, self.sources, self.settings.rules(), self.clock, self.settings.batch_size
+            lambda: SqlUnitOfWork(self.engine, cache),
+            self.sources,
+            self.settings.rules(),
+            self.clock,
+            self.settings.batch_size,
         )
 
 
@@ -73,6 +79,7 @@ def sync_locations(hub: Hub) -> None:
         catalog = SqlCatalogRepository(uow.conn)
         for location in hub.settings.locations:
             catalog.save_location(location)
-        uow.ledger.open_accounts(sorted(set(hub.settings.accounts.named().values())),
-                                 hub.clock().date())
+        uow.ledger.open_accounts(
+            sorted(set(hub.settings.accounts.named().values())), hub.clock().date()
+        )
         uow.commit()

@@ -184,8 +184,8 @@ class CatalogRepository(Protocol):
 
 
 class InventoryRepository(Protocol):
-    def record(self, movements: Iterable[Movement], inbox_id: int | None) -> list[Position]:
-        """Append movements, fold them into the positions read model, return those touched."""
+    def record(self, movements: Iterable[Movement], inbox_id: int | None) -> None:
+        """Append movements and fold them into the positions read model."""
 
     def position(self, sku: str, location: str) -> Position: ...
 

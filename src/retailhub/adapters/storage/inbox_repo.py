@@ -14,43 +14,89 @@ from retailhub.adapters.storage.dialect import prebuilt
 from retailhub.adapters.storage.tables import inbox
 from retailhub.services.ports import Delivery
 
-_COLUMNS = (inbox.c.id, inbox.c.source, inbox.c.event_id, inbox.c.topic, inbox.c.headers,
-            inbox.c.body, inbox.c.received_at, inbox.c.status, inbox.c.attempts,
-            inbox.c.correlation_id)
+_COLUMNS = (
+    inbox.c.id,
+    inbox.c.source,
+    inbox.c.event_id,
+    inbox.c.topic,
+    inbox.c.headers,
+    inbox.c.body,
+    inbox.c.received_at,
+    inbox.c.status,
+    inbox.c.attempts,
+    inbox.c.correlation_id,
+)
 
 _by_id = select(*_COLUMNS).where(inbox.c.id == bindparam("id"))
-_pending = (select(*_COLUMNS).where(inbox.c.status == "pending").order_by(inbox.c.id)
-            .limit(bindparam("n")))
+_pending = (
+    select(*_COLUMNS).where(inbox.c.status == "pending").order_by(inbox.c.id).limit(bindparam("n"))
+)
 _pending_locked = _pending.with_for_update(skip_locked=True)  # several workers share the queue
-_set_status = (update(inbox).where(inbox.c.id == bindparam("row"))
-               .values(status=bindparam("status"), waiting_on=bindparam("waiting_on"),
-                       last_error=bindparam("last_error"), attempts=inbox.c.attempts + 1))
-_applied = (update(inbox).where(inbox.c.id == bindparam("row"))
-            .values(status="applied", applied_at=bindparam("at"), waiting_on=None,
-                    last_error=None, attempts=inbox.c.attempts + 1))
-_failed = (update(inbox).where(inbox.c.id == bindparam("row"))
-           .values(status="failed", last_error=bindparam("last_error"),
-                   attempts=inbox.c.attempts + 1))
+_set_status = (
+    update(inbox)
+    .where(inbox.c.id == bindparam("row"))
+    .values(
+        status=bindparam("status"),
+        waiting_on=bindparam("waiting_on"),
+        last_error=bindparam("last_error"),
+        attempts=inbox.c.attempts + 1,
+    )
+)
+_applied = (
+    update(inbox)
+    .where(inbox.c.id == bindparam("row"))
+    .values(
+        status="applied",
+        applied_at=bindparam("at"),
+        waiting_on=None,
+        last_error=None,
+        attempts=inbox.c.attempts + 1,
+    )
+)
+_failed = (
+    update(inbox)
+    .where(inbox.c.id == bindparam("row"))
+    .values(status="failed", last_error=bindparam("last_error"), attempts=inbox.c.attempts + 1)
+)
 _requeue = update(inbox).where(inbox.c.id == bindparam("row")).values(status="pending")
-_duplicate = (update(inbox)
-              .where(inbox.c.source == bindparam("s"), inbox.c.event_id == bindparam("e"))
-              .values(duplicates=inbox.c.duplicates + 1))
-_wake = (update(inbox)
-         .where(inbox.c.waiting_on == bindparam("dep"), inbox.c.status.in_(("waiting", "failed")))
-         .values(status="pending"))
-_waiting_keys = (select(inbox.c.waiting_on).distinct()
-                 .where(inbox.c.waiting_on.is_not(None),
-                        inbox.c.status.in_(("waiting", "failed"))))
+_duplicate = (
+    update(inbox)
+    .where(inbox.c.source == bindparam("s"), inbox.c.event_id == bindparam("e"))
+    .values(duplicates=inbox.c.duplicates + 1)
+)
+_wake = (
+    update(inbox)
+    .where(inbox.c.waiting_on == bindparam("dep"), inbox.c.status.in_(("waiting", "failed")))
+    .values(status="pending")
+)
+_waiting_keys = (
+    select(inbox.c.waiting_on)
+    .distinct()
+    .where(inbox.c.waiting_on.is_not(None), inbox.c.status.in_(("waiting", "failed")))
+)
 
 
 def _add(ins: Any) -> Any:
-    return (ins(inbox).on_conflict_do_nothing(index_elements=["source", "event_id"])
-            .returning(inbox.c.id))
+    return (
+        ins(inbox)
+        .on_conflict_do_nothing(index_elements=["source", "event_id"])
+        .returning(inbox.c.id)
+    )
 
 
 def _delivery(row: Any) -> Delivery:
-    return Delivery(row.id, row.source, row.event_id, row.topic, row.headers, row.body,
-                    row.received_at, row.status, row.attempts, row.correlation_id)
+    return Delivery(
+        row.id,
+        row.source,
+        row.event_id,
+        row.topic,
+        row.headers,
+        row.body,
+        row.received_at,
+        row.status,
+        row.attempts,
+        row.correlation_id,
+    )
 
 
 class SqlInboxRepository:
@@ -58,13 +104,31 @@ class SqlInboxRepository:
         self.conn = conn
         self.buffer = buffer  # "applied" marks are written with the batch's other effects
 
-    def add(self, source: str, event_id: str, topic: str, headers: Mapping[str, str],
-            body: bytes, received_at: datetime, correlation_id: str) -> int | None:
-        return self.conn.execute(prebuilt(self.conn, "inbox.add", _add), {
-            "source": source, "event_id": event_id, "topic": topic, "headers": dict(headers),
-            "body": body, "received_at": received_at, "status": "pending", "attempts": 0,
-            "duplicates": 0, "correlation_id": correlation_id,
-        }).scalar()
+    def add(
+        self,
+        source: str,
+        event_id: str,
+        topic: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        received_at: datetime,
+        correlation_id: str,
+    ) -> int | None:
+        return self.conn.execute(
+            prebuilt(self.conn, "inbox.add", _add),
+            {
+                "source": source,
+                "event_id": event_id,
+                "topic": topic,
+                "headers": dict(headers),
+                "body": body,
+                "received_at": received_at,
+                "status": "pending",
+                "attempts": 0,
+                "duplicates": 0,
+                "correlation_id": correlation_id,
+            },
+        ).scalar()
 
     def count_duplicate(self, source: str, event_id: str) -> None:
         self.conn.execute(_duplicate, {"s": source, "e": event_id})
@@ -86,8 +150,10 @@ class SqlInboxRepository:
             self.conn.execute(_applied, marks)
 
     def mark_waiting(self, inbox_id: int, dependency: str, reason: str) -> None:
-        self.conn.execute(_set_status, {"row": inbox_id, "status": "waiting",
-                                        "waiting_on": dependency, "last_error": reason})
+        self.conn.execute(
+            _set_status,
+            {"row": inbox_id, "status": "waiting", "waiting_on": dependency, "last_error": reason},
+        )
 
     def mark_failed(self, inbox_id: int, reason: str) -> None:
         self.conn.execute(_failed, {"row": inbox_id, "last_error": reason})
@@ -102,7 +168,9 @@ class SqlInboxRepository:
         return {str(k) for k in self.conn.execute(_waiting_keys).scalars()}
 
     def expired_waiting(self, received_before: datetime) -> list[Delivery]:
-        stmt = (select(*_COLUMNS)
-                .where(inbox.c.status == "waiting", inbox.c.received_at < received_before)
-                .order_by(inbox.c.id))
+        stmt = (
+            select(*_COLUMNS)
+            .where(inbox.c.status == "waiting", inbox.c.received_at < received_before)
+            .order_by(inbox.c.id)
+        )
         return [_delivery(r) for r in self.conn.execute(stmt)]

@@ -22,11 +22,13 @@ _BUCKETS = ("on_hand", "reserved", "in_transit", "quarantined")
 _insert_movements = insert(inventory_movements)
 _position = select(inventory_positions).where(
     inventory_positions.c.sku == bindparam("sku"),
-    inventory_positions.c.location == bindparam("location"))
+    inventory_positions.c.location == bindparam("location"),
+)
 _report_at = select(channel_stock_reports.c.reported_at).where(
     channel_stock_reports.c.system == bindparam("system"),
     channel_stock_reports.c.item_external_id == bindparam("item"),
-    channel_stock_reports.c.location_external_id == bindparam("location"))
+    channel_stock_reports.c.location_external_id == bindparam("location"),
+)
 
 
 def _fold_positions(ins: Any) -> Any:
@@ -41,12 +43,14 @@ def _save_report(ins: Any) -> Any:
     stmt = ins(channel_stock_reports)
     return stmt.on_conflict_do_update(
         index_elements=["system", "item_external_id", "location_external_id"],
-        set_={c: getattr(stmt.excluded, c) for c in ("available", "reported_at", "inbox_id")})
+        set_={c: getattr(stmt.excluded, c) for c in ("available", "reported_at", "inbox_id")},
+    )
 
 
 def _as_position(r: Any) -> Position:
-    return Position(r.sku, r.location, r.on_hand, r.reserved, r.in_transit, r.quarantined,
-                    r.safety_stock)
+    return Position(
+        r.sku, r.location, r.on_hand, r.reserved, r.in_transit, r.quarantined, r.safety_stock
+    )
 
 
 class SqlInventoryRepository:
@@ -58,20 +62,26 @@ class SqlInventoryRepository:
         self._stored: dict[tuple[str, str], Position] = {}  # positions as committed
         self._deltas: dict[tuple[str, str], list[int]] = {}  # this batch's changes
 
-    def record(self, movements: Iterable[Movement], inbox_id: int | None) -> list[Position]:
-        """Append movements, fold them into positions, and return the positions they touched."""
-        touched: list[tuple[str, str]] = []
+    def record(self, movements: Iterable[Movement], inbox_id: int | None) -> None:
+        """Append movements and fold them into positions (both written when the batch commits)."""
         for m in movements:
-            self.buffer.append("movements", {
-                "sku": m.sku, "location": m.location, "kind": m.kind.value,
-                "on_hand": m.on_hand, "reserved": m.reserved, "in_transit": m.in_transit,
-                "quarantined": m.quarantined, "occurred_at": m.occurred_at, "reason": m.reason,
-                "reference": m.reference, "inbox_id": inbox_id})
-            key = (m.sku, m.location)
-            self._add((m.on_hand, m.reserved, m.in_transit, m.quarantined), key)
-            if key not in touched:
-                touched.append(key)
-        return [self.position(sku, location) for sku, location in touched]
+            self.buffer.append(
+                "movements",
+                {
+                    "sku": m.sku,
+                    "location": m.location,
+                    "kind": m.kind.value,
+                    "on_hand": m.on_hand,
+                    "reserved": m.reserved,
+                    "in_transit": m.in_transit,
+                    "quarantined": m.quarantined,
+                    "occurred_at": m.occurred_at,
+                    "reason": m.reason,
+                    "reference": m.reference,
+                    "inbox_id": inbox_id,
+                },
+            )
+            self._add((m.on_hand, m.reserved, m.in_transit, m.quarantined), (m.sku, m.location))
 
     def _add(self, change: tuple[int, int, int, int], key: tuple[str, str]) -> None:
         delta = self._deltas.setdefault(key, [0, 0, 0, 0])
@@ -96,13 +106,22 @@ class SqlInventoryRepository:
         delta = self._deltas.get((sku, location))
         if not delta:
             return stored
-        return Position(sku, location, stored.on_hand + delta[0], stored.reserved + delta[1],
-                        stored.in_transit + delta[2], stored.quarantined + delta[3],
-                        stored.safety_stock)
+        return Position(
+            sku,
+            location,
+            stored.on_hand + delta[0],
+            stored.reserved + delta[1],
+            stored.in_transit + delta[2],
+            stored.quarantined + delta[3],
+            stored.safety_stock,
+        )
 
     def positions(self, sku: str) -> list[Position]:
-        stmt = (select(inventory_positions.c.location).where(inventory_positions.c.sku == sku)
-                .order_by(inventory_positions.c.location))
+        stmt = (
+            select(inventory_positions.c.location)
+            .where(inventory_positions.c.sku == sku)
+            .order_by(inventory_positions.c.location)
+        )
         locations = set(self.conn.execute(stmt).scalars())
         locations |= {loc for (s, loc) in self._deltas if s == sku}
         return [self.position(sku, loc) for loc in sorted(locations)]
@@ -114,10 +133,21 @@ class SqlInventoryRepository:
             self.conn.execute(_insert_movements, rows)
         changed = [(key, d) for key, d in self._deltas.items() if any(d)]
         if changed:
-            self.conn.execute(prebuilt(self.conn, "positions.fold", _fold_positions), [
-                {"sku": sku, "location": loc, "on_hand": d[0], "reserved": d[1],
-                 "in_transit": d[2], "quarantined": d[3], "safety_stock": 0}
-                for (sku, loc), d in changed])
+            self.conn.execute(
+                prebuilt(self.conn, "positions.fold", _fold_positions),
+                [
+                    {
+                        "sku": sku,
+                        "location": loc,
+                        "on_hand": d[0],
+                        "reserved": d[1],
+                        "in_transit": d[2],
+                        "quarantined": d[3],
+                        "safety_stock": 0,
+                    }
+                    for (sku, loc), d in changed
+                ],
+            )
         self._stored.clear()
         self._deltas.clear()
 
@@ -127,12 +157,30 @@ class SqlInventoryRepository:
 
     def channel_report_at(self, system: str, item: str, location: str) -> datetime | None:
         return self.conn.execute(
-            _report_at, {"system": system, "item": item, "location": location}).scalar()
+            _report_at, {"system": system, "item": item, "location": location}
+        ).scalar()
 
-    def save_channel_report(self, system: str, item: str, location: str, sku: str,
-                            location_code: str, available: int, at: datetime,
-                            inbox_id: int) -> None:
-        self.conn.execute(prebuilt(self.conn, "stock_reports.save", _save_report), {
-            "system": system, "item_external_id": item, "location_external_id": location,
-            "sku": sku, "location": location_code, "available": available, "reported_at": at,
-            "inbox_id": inbox_id})
+    def save_channel_report(
+        self,
+        system: str,
+        item: str,
+        location: str,
+        sku: str,
+        location_code: str,
+        available: int,
+        at: datetime,
+        inbox_id: int,
+    ) -> None:
+        self.conn.execute(
+            prebuilt(self.conn, "stock_reports.save", _save_report),
+            {
+                "system": system,
+                "item_external_id": item,
+                "location_external_id": location,
+                "sku": sku,
+                "location": location_code,
+                "available": available,
+                "reported_at": at,
+                "inbox_id": inbox_id,
+            },
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Connection
 
 from retailhub.adapters.storage.buffer import WriteBuffer
@@ -15,9 +15,11 @@ from retailhub.domain.accounts import account_type
 from retailhub.domain.ledger import JournalEntry
 
 _insert_lines = insert(journal_lines)
-# Several rows in one statement, ids returned in the order the rows were given.
-_insert_entries = insert(journal_entries).returning(
-    journal_entries.c.id, sort_by_parameter_order=True)
+_insert_entries = insert(journal_entries)
+_max_id = select(func.coalesce(func.max(journal_entries.c.id), 0))
+_next_ids_pg = text(
+    "select nextval(pg_get_serial_sequence('journal_entries', 'id')) from generate_series(1, :n)"
+)
 
 
 def _open_account(ins: Any) -> Any:
@@ -37,15 +39,35 @@ class SqlLedgerRepository:
             return False
         self._keys.add(entry.key)
         self.buffer.on_undo(lambda: self._keys.discard(entry.key))
-        self.buffer.append("journal", {
-            "entry": {"key": entry.key, "entry_date": entry.entry_date, "memo": entry.memo,
-                      "source_kind": entry.source.kind, "document_id": entry.source.document_id,
-                      "event": entry.source.event, "rule": entry.rule,
-                      "reverses": entry.reverses, "inbox_id": inbox_id, "posted_at": at},
-            "lines": [{"account": line.account, "amount": line.amount,
-                       "currency": line.currency, "memo": line.memo, "channel": line.channel,
-                       "location": line.location, "brand": line.brand}
-                      for line in entry.lines]})
+        self.buffer.append(
+            "journal",
+            {
+                "entry": {
+                    "key": entry.key,
+                    "entry_date": entry.entry_date,
+                    "memo": entry.memo,
+                    "source_kind": entry.source.kind,
+                    "document_id": entry.source.document_id,
+                    "event": entry.source.event,
+                    "rule": entry.rule,
+                    "reverses": entry.reverses,
+                    "inbox_id": inbox_id,
+                    "posted_at": at,
+                },
+                "lines": [
+                    {
+                        "account": line.account,
+                        "amount": line.amount,
+                        "currency": line.currency,
+                        "memo": line.memo,
+                        "channel": line.channel,
+                        "location": line.location,
+                        "brand": line.brand,
+                    }
+                    for line in entry.lines
+                ],
+            },
+        )
         return True
 
     def flush(self) -> None:
@@ -57,16 +79,40 @@ class SqlLedgerRepository:
         keys = [p["entry"]["key"] for p in pending]
         posted: set[str] = set()
         for i in range(0, len(keys), 500):
-            posted |= set(self.conn.execute(
-                select(journal_entries.c.key).where(journal_entries.c.key.in_(keys[i:i + 500]))
-            ).scalars())
+            posted |= set(
+                self.conn.execute(
+                    select(journal_entries.c.key).where(
+                        journal_entries.c.key.in_(keys[i : i + 500])
+                    )
+                ).scalars()
+            )
         fresh = [p for p in pending if p["entry"]["key"] not in posted]
         if not fresh:
             return
-        ids = self.conn.execute(_insert_entries, [p["entry"] for p in fresh]).scalars().all()
-        self.conn.execute(_insert_lines, [
-            {"entry_id": entry_id, **line}
-            for entry_id, p in zip(ids, fresh, strict=True) for line in p["lines"]])
+        ids = self._allocate_ids(len(fresh))
+        self.conn.execute(
+            _insert_entries,
+            [{"id": entry_id, **p["entry"]} for entry_id, p in zip(ids, fresh, strict=True)],
+        )
+        self.conn.execute(
+            _insert_lines,
+            [
+                {"entry_id": entry_id, **line}
+                for entry_id, p in zip(ids, fresh, strict=True)
+                for line in p["lines"]
+            ],
+        )
+
+    def _allocate_ids(self, n: int) -> list[int]:
+        """Ids for ``n`` new entries, so their lines can be written in the same round trip.
+
+        PostgreSQL draws them from the column's sequence. SQLite has one writer at a time
+        (every transaction begins IMMEDIATE), so the next ids after the largest are ours.
+        """
+        if self.conn.dialect.name == "postgresql":
+            return [int(i) for i in self.conn.execute(_next_ids_pg, {"n": n}).scalars()]
+        start = int(self.conn.execute(_max_id).scalar_one())
+        return list(range(start + 1, start + n + 1))
 
     def discard(self) -> None:
         self._keys.clear()
@@ -75,13 +121,17 @@ class SqlLedgerRepository:
         """Record the chart's accounts. Posting never needs this: derived accounts (a new tax
         jurisdiction) simply appear in journal lines, which are the ledger's truth."""
         if names:
-            self.conn.execute(prebuilt(self.conn, "ledger.account", _open_account), [
-                {"account": a, "type": account_type(a).value, "opened_on": on} for a in names])
+            self.conn.execute(
+                prebuilt(self.conn, "ledger.account", _open_account),
+                [{"account": a, "type": account_type(a).value, "opened_on": on} for a in names],
+            )
 
     def trial_balance(self) -> dict[tuple[str, str], int]:
         rows = self.conn.execute(
-            select(journal_lines.c.account, journal_lines.c.currency,
-                   func.sum(journal_lines.c.amount))
+            select(
+                journal_lines.c.account, journal_lines.c.currency, func.sum(journal_lines.c.amount)
+            )
             .group_by(journal_lines.c.account, journal_lines.c.currency)
-            .order_by(journal_lines.c.account))
+            .order_by(journal_lines.c.account)
+        )
         return {(r[0], r[1]): int(r[2]) for r in rows}

@@ -45,12 +45,15 @@ def reconcile_reservations(record: OrderRecord, ctx: ApplyContext) -> None:
 
 def record_sales(movements: Sequence[Movement], ctx: ApplyContext) -> None:
     """Book goods leaving; a sale that takes a location below zero still happened, and is flagged."""
-    reference = movements[0].reference if movements else None
-    for position in ctx.uow.inventory.record(movements, ctx.inbox_id):
+    ctx.uow.inventory.record(movements, ctx.inbox_id)
+    for m in movements:
+        position = ctx.uow.inventory.position(m.sku, m.location)
         if position.on_hand < 0:
-            ctx.note(Problem(
-                ProblemType.NEGATIVE_STOCK,
-                f"{position.sku} at {position.location} is at {position.on_hand} on hand "
-                f"after {reference}",
-                blocking=False, subject=f"stock:{position.sku}:{position.location}",
-            ))
+            ctx.note(
+                Problem(
+                    ProblemType.NEGATIVE_STOCK,
+                    f"{m.sku} at {m.location} is at {position.on_hand} on hand after {m.reference}",
+                    blocking=False,
+                    subject=f"stock:{m.sku}:{m.location}",
+                )
+            )
