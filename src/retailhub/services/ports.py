@@ -132,9 +132,18 @@ class OrderRecord:
     captured: int
     shipping_recognised: bool
     lines: dict[str, LineState] = field(default_factory=dict)
+    fulfilment_ids: set[str] = field(default_factory=set)  # facts already applied, by their ids
+    refund_ids: set[str] = field(default_factory=set)
 
 
 class OrderRepository(Protocol):
+    """Orders by (source, order id). Changes may be held until the unit of work commits."""
+
+    def prefetch(
+        self, keys: Iterable[tuple[str, str]], customers_of: Iterable[Customer] = ()
+    ) -> None:
+        """Load, in one go, the orders (and customers) a batch of deliveries will touch."""
+
     def get(self, source: str, order_id: str) -> OrderRecord | None: ...
 
     def add(
@@ -153,13 +162,13 @@ class OrderRepository(Protocol):
 
     def add_lines(self, record: OrderRecord, lines: Sequence[LineState]) -> None: ...
 
-    def fulfilment_exists(self, source: str, fulfilment_id: str) -> bool: ...
+    def fulfilment_exists(self, record: OrderRecord, fulfilment_id: str) -> bool: ...
 
     def add_fulfilment(
         self, record: OrderRecord, f: Fulfilment, kind: str, location: str | None
     ) -> None: ...
 
-    def refund_exists(self, source: str, refund_id: str) -> bool: ...
+    def refund_exists(self, record: OrderRecord, refund_id: str) -> bool: ...
 
     def add_refund(
         self,

@@ -22,6 +22,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from retailhub.domain.events import (
+    FulfilmentReported,
+    InboundEvent,
+    OrderReported,
+    RefundReported,
+)
 from retailhub.domain.problems import Blocked, Problem, ProblemType, Waiting
 from retailhub.services.handlers import ApplyContext, apply_event
 from retailhub.services.ports import Delivery, UnitOfWork, WebhookSource
@@ -72,14 +78,23 @@ class Processor:
             with self.uow_factory() as uow:
                 batch = uow.inbox.claim_pending(self.batch_size)
                 local = ProcessStats()
+                translated = [(d, self._translate(d)) for d in batch]
+                _prefetch(uow, [event for _, event in translated])
                 waiting = uow.inbox.waiting_dependencies() if batch else set()
-                for delivery in batch:
-                    self._apply(uow, delivery, local, waiting)
+                for delivery, event in translated:
+                    self._apply(uow, delivery, event, local, waiting)
                 uow.commit()
         except Exception:  # a bug somewhere in the batch: isolate it delivery by delivery
             return self._process_one_by_one(stats)
         _merge(stats, local)
         return len(batch)
+
+    def _translate(self, delivery: Delivery) -> InboundEvent | Problem:
+        source = self.sources.get(delivery.source)
+        if source is None:
+            return Problem(ProblemType.UNKNOWN_TOPIC,
+                           f"no connector configured for source {delivery.source!r}")
+        return source.translate(delivery.topic, delivery.body)
 
     def _process_one_by_one(self, stats: ProcessStats) -> int:
         with self.uow_factory() as uow:
@@ -90,7 +105,9 @@ class Processor:
                     delivery = uow.inbox.get(inbox_id)
                     if delivery is None or delivery.status != "pending":
                         continue
-                    self._apply(uow, delivery, stats, uow.inbox.waiting_dependencies())
+                    event = self._translate(delivery)
+                    waiting = uow.inbox.waiting_dependencies()
+                    self._apply(uow, delivery, event, stats, waiting)
                     uow.commit()
             except Exception as exc:
                 self._record_bug(inbox_id, exc, stats)
@@ -114,24 +131,15 @@ class Processor:
         stats.count(problem)
 
     def _apply(
-        self, uow: UnitOfWork, delivery: Delivery, stats: ProcessStats, waiting: set[str]
+        self,
+        uow: UnitOfWork,
+        delivery: Delivery,
+        event: InboundEvent | Problem,
+        stats: ProcessStats,
+        waiting: set[str],
     ) -> None:
         """Apply one delivery; ``waiting`` is the set of dependencies deliveries wait on."""
         now = self.clock()
-        source = self.sources.get(delivery.source)
-        if source is None:
-            self._fail(
-                uow,
-                delivery,
-                Problem(
-                    ProblemType.UNKNOWN_TOPIC,
-                    f"no connector configured for source {delivery.source!r}",
-                ),
-                stats,
-                now,
-            )
-            return
-        event = source.translate(delivery.topic, delivery.body)
         if isinstance(event, Problem):
             self._fail(uow, delivery, event, stats, now)
             return
@@ -195,6 +203,22 @@ class Processor:
                 stats.expired += 1
                 stats.count(problem)
             uow.commit()
+
+
+def _prefetch(uow: UnitOfWork, events: list[InboundEvent | Problem]) -> None:
+    """Read every order the batch touches in one go instead of one query per delivery."""
+    keys: list[tuple[str, str]] = []
+    customers = []
+    for event in events:
+        if isinstance(event, OrderReported):
+            keys.append((event.order.source, event.order.order_id))
+            if event.order.customer is not None:
+                customers.append(event.order.customer)
+        elif isinstance(event, FulfilmentReported):
+            keys.append((event.channel_system, event.fulfilment.order_id))
+        elif isinstance(event, RefundReported):
+            keys.append((event.channel_system, event.refund.order_id))
+    uow.orders.prefetch(keys, customers)
 
 
 def _merge(into: ProcessStats, other: ProcessStats) -> None:

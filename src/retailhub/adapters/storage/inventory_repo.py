@@ -61,6 +61,7 @@ class SqlInventoryRepository:
         self.buffer = buffer
         self._stored: dict[tuple[str, str], Position] = {}  # positions as committed
         self._deltas: dict[tuple[str, str], list[int]] = {}  # this batch's changes
+        self._reports: dict[tuple[str, str, str], dict[str, Any]] = {}  # channel stock figures
 
     def record(self, movements: Iterable[Movement], inbox_id: int | None) -> None:
         """Append movements and fold them into positions (both written when the batch commits)."""
@@ -148,39 +149,39 @@ class SqlInventoryRepository:
                     for (sku, loc), d in changed
                 ],
             )
+        if self._reports:
+            self.conn.execute(prebuilt(self.conn, "stock_reports.save", _save_report),
+                              list(self._reports.values()))
         self._stored.clear()
         self._deltas.clear()
+        self._reports.clear()
 
     def discard(self) -> None:
+        self._reports.clear()
         self._stored.clear()
         self._deltas.clear()
 
     def channel_report_at(self, system: str, item: str, location: str) -> datetime | None:
+        pending = self._reports.get((system, item, location))
+        if pending is not None:
+            return pending["reported_at"]  # type: ignore[no-any-return]
         return self.conn.execute(
-            _report_at, {"system": system, "item": item, "location": location}
-        ).scalar()
+            _report_at, {"system": system, "item": item, "location": location}).scalar()
 
-    def save_channel_report(
-        self,
-        system: str,
-        item: str,
-        location: str,
-        sku: str,
-        location_code: str,
-        available: int,
-        at: datetime,
-        inbox_id: int,
-    ) -> None:
-        self.conn.execute(
-            prebuilt(self.conn, "stock_reports.save", _save_report),
-            {
-                "system": system,
-                "item_external_id": item,
-                "location_external_id": location,
-                "sku": sku,
-                "location": location_code,
-                "available": available,
-                "reported_at": at,
-                "inbox_id": inbox_id,
-            },
-        )
+    def save_channel_report(self, system: str, item: str, location: str, sku: str,
+                            location_code: str, available: int, at: datetime,
+                            inbox_id: int) -> None:
+        key = (system, item, location)
+        previous = self._reports.get(key)
+        self._reports[key] = {
+            "system": system, "item_external_id": item, "location_external_id": location,
+            "sku": sku, "location": location_code, "available": available, "reported_at": at,
+            "inbox_id": inbox_id}
+
+        def undo() -> None:
+            if previous is None:
+                self._reports.pop(key, None)
+            else:
+                self._reports[key] = previous
+
+        self.buffer.on_undo(undo)

@@ -5,21 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 
 from retailhub.adapters.storage.buffer import WriteBuffer
 from retailhub.adapters.storage.dialect import prebuilt
+from retailhub.adapters.storage.ids import IdAllocator
 from retailhub.adapters.storage.tables import accounts, journal_entries, journal_lines
 from retailhub.domain.accounts import account_type
 from retailhub.domain.ledger import JournalEntry
 
 _insert_lines = insert(journal_lines)
 _insert_entries = insert(journal_entries)
-_max_id = select(func.coalesce(func.max(journal_entries.c.id), 0))
-_next_ids_pg = text(
-    "select nextval(pg_get_serial_sequence('journal_entries', 'id')) from generate_series(1, :n)"
-)
 
 
 def _open_account(ins: Any) -> Any:
@@ -29,9 +26,10 @@ def _open_account(ins: Any) -> Any:
 class SqlLedgerRepository:
     """Entries are buffered until the batch commits; the unique key keeps them exactly-once."""
 
-    def __init__(self, conn: Connection, buffer: WriteBuffer) -> None:
+    def __init__(self, conn: Connection, buffer: WriteBuffer, ids: IdAllocator) -> None:
         self.conn = conn
         self.buffer = buffer
+        self.ids = ids
         self._keys: set[str] = set()
 
     def post(self, entry: JournalEntry, inbox_id: int | None, at: datetime) -> bool:
@@ -89,7 +87,7 @@ class SqlLedgerRepository:
         fresh = [p for p in pending if p["entry"]["key"] not in posted]
         if not fresh:
             return
-        ids = self._allocate_ids(len(fresh))
+        ids = [self.ids.next(journal_entries) for _ in fresh]
         self.conn.execute(
             _insert_entries,
             [{"id": entry_id, **p["entry"]} for entry_id, p in zip(ids, fresh, strict=True)],
@@ -102,17 +100,6 @@ class SqlLedgerRepository:
                 for line in p["lines"]
             ],
         )
-
-    def _allocate_ids(self, n: int) -> list[int]:
-        """Ids for ``n`` new entries, so their lines can be written in the same round trip.
-
-        PostgreSQL draws them from the column's sequence. SQLite has one writer at a time
-        (every transaction begins IMMEDIATE), so the next ids after the largest are ours.
-        """
-        if self.conn.dialect.name == "postgresql":
-            return [int(i) for i in self.conn.execute(_next_ids_pg, {"n": n}).scalars()]
-        start = int(self.conn.execute(_max_id).scalar_one())
-        return list(range(start + 1, start + n + 1))
 
     def discard(self) -> None:
         self._keys.clear()

@@ -1,18 +1,24 @@
 """Orders with their line counters, fulfilments, refunds and customers.
 
-Every statement is built once at import (see ``dialect``): these run for every delivery.
+Within a batch this is an identity map: an order is read once (``prefetch`` reads all the
+batch's orders in two queries), changed in memory, and written with the batch's other
+effects on commit. A delivery that fails part-way restores the records it touched from the
+snapshots registered in the write buffer's undo log.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import copy
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, tuple_, update
 from sqlalchemy.engine import Connection
 
+from retailhub.adapters.storage.buffer import WriteBuffer
 from retailhub.adapters.storage.codec import decode_order, encode_order
+from retailhub.adapters.storage.ids import IdAllocator
 from retailhub.adapters.storage.tables import (
     customer_identities,
     customers,
@@ -27,229 +33,241 @@ from retailhub.domain.orders import Fulfilment, Order
 from retailhub.domain.returns import Refund
 from retailhub.services.ports import LineState, OrderRecord
 
-_COUNTERS = (
-    "quantity",
-    "fulfilled",
-    "recognised",
-    "cancelled",
-    "returned",
-    "reversed",
-    "reserved",
-    "reserved_location",
-)
+_COUNTERS = ("quantity", "fulfilled", "recognised", "cancelled", "returned", "reversed",
+             "reserved", "reserved_location")
+_CHUNK = 400  # keys per IN (...) query
 
-_get_order = select(
-    orders.c.id,
-    orders.c.document,
-    orders.c.location,
-    orders.c.captured,
-    orders.c.shipping_recognised,
-).where(orders.c.source == bindparam("source"), orders.c.order_id == bindparam("order_id"))
-_get_lines = select(order_lines).where(order_lines.c.order_pk == bindparam("pk"))
-_insert_order = insert(orders).returning(orders.c.id)
+_insert_orders = insert(orders)
 _insert_lines = insert(order_lines)
-_update_header = update(orders).where(orders.c.id == bindparam("pk"))
-_save_order = (
-    update(orders)
-    .where(orders.c.id == bindparam("pk"))
-    .values(captured=bindparam("captured"), shipping_recognised=bindparam("shipping_recognised"))
-)
-_save_line = (
+_update_order = update(orders).where(orders.c.id == bindparam("pk"))
+_update_line = (
     update(order_lines)
     .where(order_lines.c.order_pk == bindparam("pk"), order_lines.c.line_id == bindparam("lid"))
     .values({c: bindparam(c) for c in _COUNTERS})
 )
-_fulfilment_exists = select(fulfilments.c.id).where(
-    fulfilments.c.source == bindparam("source"), fulfilments.c.fulfilment_id == bindparam("id")
-)
-_insert_fulfilment = insert(fulfilments)
-_refund_exists = select(refunds.c.id).where(
-    refunds.c.source == bindparam("source"), refunds.c.refund_id == bindparam("id")
-)
-_insert_refund = insert(refunds).returning(refunds.c.id)
+_insert_fulfilments = insert(fulfilments)
+_insert_refunds = insert(refunds)
 _insert_refund_lines = insert(refund_lines)
-_customer_by_identity = select(customer_identities.c.customer_id).where(
-    customer_identities.c.system == bindparam("system"),
-    customer_identities.c.external_id == bindparam("external_id"),
-)
-_insert_customer = insert(customers).returning(customers.c.id)
-_insert_identity = insert(customer_identities)
+_insert_customers = insert(customers)
+_insert_identities = insert(customer_identities)
+
+Key = tuple[str, str]
 
 
-def _header(order: Order) -> dict[str, Any]:
+def _header(record: OrderRecord) -> dict[str, Any]:
+    order = record.order
     return {
-        "channel": order.channel,
-        "name": order.name,
-        "currency": order.currency,
-        "created_at": order.created_at,
-        "source_updated_at": order.updated_at,
-        "payment_status": order.payment_status.value,
-        "total_price": order.total_price,
-        "delivery": order.delivery.value,
-        "cancelled_at": order.cancelled_at,
-        "document": encode_order(order),
+        "channel": order.channel, "name": order.name, "currency": order.currency,
+        "created_at": order.created_at, "source_updated_at": order.updated_at,
+        "payment_status": order.payment_status.value, "total_price": order.total_price,
+        "delivery": order.delivery.value, "cancelled_at": order.cancelled_at,
+        "document": encode_order(order), "location": record.location,
+        "captured": record.captured, "shipping_recognised": record.shipping_recognised,
     }
 
 
-def _line_params(pk: int, s: LineState) -> dict[str, Any]:
-    return {"pk": pk, "lid": s.line_id, **{c: getattr(s, c) for c in _COUNTERS}}
-
-
 class SqlOrderRepository:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, buffer: WriteBuffer, ids: IdAllocator) -> None:
         self.conn = conn
+        self.buffer = buffer
+        self.ids = ids
+        self._records: dict[Key, OrderRecord | None] = {}
+        self._new: dict[Key, tuple[OrderRecord, int | None, datetime]] = {}
+        self._stored_lines: dict[int, set[str]] = {}  # line ids already in the database
+        self._dirty: set[Key] = set()
+        self._customers: dict[tuple[str, str], int] = {}
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def prefetch(self, keys: Iterable[Key], customers_of: Iterable[Customer] = ()) -> None:
+        """Load every order (and customer identity) a batch will touch, a few queries in all."""
+        wanted = [k for k in dict.fromkeys(keys) if k not in self._records]
+        for i in range(0, len(wanted), _CHUNK):
+            self._load(wanted[i:i + _CHUNK])
+        idents = [(c.identity.system, c.identity.external_id) for c in customers_of]
+        missing = [k for k in dict.fromkeys(idents) if k not in self._customers]
+        for i in range(0, len(missing), _CHUNK):
+            chunk = missing[i:i + _CHUNK]
+            stmt = select(customer_identities).where(tuple_(
+                customer_identities.c.system, customer_identities.c.external_id).in_(chunk))
+            for row in self.conn.execute(stmt):
+                self._customers[(row.system, row.external_id)] = int(row.customer_id)
+
+    def _load(self, keys: list[Key]) -> None:
+        for key in keys:
+            self._records[key] = None
+        rows = self.conn.execute(select(
+            orders.c.id, orders.c.source, orders.c.order_id, orders.c.document,
+            orders.c.location, orders.c.captured, orders.c.shipping_recognised,
+        ).where(tuple_(orders.c.source, orders.c.order_id).in_(keys))).all()
+        by_pk: dict[int, OrderRecord] = {}
+        for row in rows:
+            record = OrderRecord(row.id, decode_order(row.document), row.location, row.captured,
+                                 row.shipping_recognised)
+            self._records[(row.source, row.order_id)] = by_pk[row.id] = record
+            self._stored_lines[row.id] = set()
+        if not by_pk:
+            return
+        pks = list(by_pk)
+        for line in self.conn.execute(select(order_lines).where(order_lines.c.order_pk.in_(pks))):
+            by_pk[line.order_pk].lines[line.line_id] = LineState(
+                line.line_id, line.sku, line.quantity, line.unit_cost, line.fulfilled,
+                line.recognised, line.cancelled, line.returned, line.reversed, line.reserved,
+                line.reserved_location)
+            self._stored_lines[line.order_pk].add(line.line_id)
+        for pk, fid in self.conn.execute(select(fulfilments.c.order_pk, fulfilments.c.fulfilment_id)
+                                         .where(fulfilments.c.order_pk.in_(pks))):
+            by_pk[pk].fulfilment_ids.add(fid)
+        for pk, rid in self.conn.execute(select(refunds.c.order_pk, refunds.c.refund_id)
+                                         .where(refunds.c.order_pk.in_(pks))):
+            by_pk[pk].refund_ids.add(rid)
 
     def get(self, source: str, order_id: str) -> OrderRecord | None:
-        row = self.conn.execute(_get_order, {"source": source, "order_id": order_id}).first()
-        if row is None:
-            return None
-        record = OrderRecord(
-            row.id, decode_order(row.document), row.location, row.captured, row.shipping_recognised
-        )
-        for line in self.conn.execute(_get_lines, {"pk": row.id}):
-            record.lines[line.line_id] = LineState(
-                line.line_id,
-                line.sku,
-                line.quantity,
-                line.unit_cost,
-                line.fulfilled,
-                line.recognised,
-                line.cancelled,
-                line.returned,
-                line.reversed,
-                line.reserved,
-                line.reserved_location,
-            )
+        key = (source, order_id)
+        if key not in self._records:
+            self._load([key])
+        record = self._records[key]
+        if record is not None:
+            self._snapshot(key, record)
         return record
 
-    def add(
-        self,
-        order: Order,
-        location: str | None,
-        lines: Sequence[LineState],
-        customer_id: int | None,
-        at: datetime,
-    ) -> OrderRecord:
-        pk = self.conn.execute(
-            _insert_order,
-            {
-                "source": order.source,
-                "order_id": order.order_id,
-                "location": location,
-                "captured": 0,
-                "shipping_recognised": False,
-                "customer_id": customer_id,
-                "first_seen_at": at,
-                **_header(order),
-            },
-        ).scalar_one()
-        record = OrderRecord(pk, order, location, 0, False)
-        self.add_lines(record, lines)
+    def _snapshot(self, key: Key, record: OrderRecord) -> None:
+        """Register how to put ``record`` back as it is now, should the delivery fail."""
+        saved = (record.order, record.location, record.captured, record.shipping_recognised,
+                 {lid: copy.copy(s) for lid, s in record.lines.items()},
+                 set(record.fulfilment_ids), set(record.refund_ids))
+
+        def restore() -> None:
+            (record.order, record.location, record.captured, record.shipping_recognised,
+             record.lines, record.fulfilment_ids, record.refund_ids) = saved
+
+        self.buffer.on_undo(restore)
+        self._dirty.add(key)
+
+    # -- changing (in memory; written by flush) -------------------------------------------
+
+    def add(self, order: Order, location: str | None, lines: Sequence[LineState],
+            customer_id: int | None, at: datetime) -> OrderRecord:
+        key = (order.source, order.order_id)
+        record = OrderRecord(self.ids.next(orders), order, location, 0, False)
         record.lines.update({s.line_id: s for s in lines})
-        return record
+        self._records[key] = record
+        self._new[key] = (record, customer_id, at)
 
-    def add_lines(self, record: OrderRecord, lines: Sequence[LineState]) -> None:
-        if lines:
-            self.conn.execute(
-                _insert_lines,
-                [
-                    {
-                        "order_pk": record.pk,
-                        "line_id": s.line_id,
-                        "sku": s.sku,
-                        "unit_cost": s.unit_cost,
-                        **{c: getattr(s, c) for c in _COUNTERS},
-                    }
-                    for s in lines
-                ],
-            )
+        def forget() -> None:
+            self._records[key] = None
+            self._new.pop(key, None)
+
+        self.buffer.on_undo(forget)
+        return record
 
     def update_snapshot(self, record: OrderRecord) -> None:
-        self.conn.execute(_update_header, {"pk": record.pk, **_header(record.order)})
+        """Nothing to do now: the record is written whole when the batch commits."""
 
     def save_state(self, record: OrderRecord) -> None:
-        self.conn.execute(
-            _save_order,
-            {
-                "pk": record.pk,
-                "captured": record.captured,
-                "shipping_recognised": record.shipping_recognised,
-            },
-        )
-        self.conn.execute(_save_line, [_line_params(record.pk, s) for s in record.lines.values()])
+        """Nothing to do now: the record is written whole when the batch commits."""
 
-    def fulfilment_exists(self, source: str, fulfilment_id: str) -> bool:
-        found = self.conn.execute(_fulfilment_exists, {"source": source, "id": fulfilment_id})
-        return found.first() is not None
+    def add_lines(self, record: OrderRecord, lines: Sequence[LineState]) -> None:
+        record.lines.update({s.line_id: s for s in lines})
 
-    def add_fulfilment(
-        self, record: OrderRecord, f: Fulfilment, kind: str, location: str | None
-    ) -> None:
-        self.conn.execute(
-            _insert_fulfilment,
-            {
-                "source": record.order.source,
-                "fulfilment_id": f.fulfilment_id,
-                "order_pk": record.pk,
-                "kind": kind,
-                "location": location,
-                "status": f.status,
-                "occurred_at": f.occurred_at,
-                "lines": [[fl.line_id, fl.quantity] for fl in f.lines],
-            },
-        )
+    def fulfilment_exists(self, record: OrderRecord, fulfilment_id: str) -> bool:
+        return fulfilment_id in record.fulfilment_ids
 
-    def refund_exists(self, source: str, refund_id: str) -> bool:
-        found = self.conn.execute(_refund_exists, {"source": source, "id": refund_id})
-        return found.first() is not None
+    def add_fulfilment(self, record: OrderRecord, f: Fulfilment, kind: str,
+                       location: str | None) -> None:
+        record.fulfilment_ids.add(f.fulfilment_id)
+        self.buffer.append("fulfilments", {
+            "source": record.order.source, "fulfilment_id": f.fulfilment_id,
+            "order_pk": record.pk, "kind": kind, "location": location, "status": f.status,
+            "occurred_at": f.occurred_at, "lines": [[fl.line_id, fl.quantity] for fl in f.lines]})
 
-    def add_refund(
-        self,
-        record: OrderRecord,
-        r: Refund,
-        location: str | None,
-        skus: Mapping[str, str | None],
-        locations: Sequence[str | None],
-    ) -> None:
-        pk = self.conn.execute(
-            _insert_refund,
-            {
-                "source": record.order.source,
-                "refund_id": r.refund_id,
-                "order_pk": record.pk,
-                "occurred_at": r.occurred_at,
-                "amount": r.refunded_to_customer,
-                "location": location,
-                "return_id": r.return_id,
-                "note": r.note,
-            },
-        ).scalar_one()
-        if r.lines:
-            self.conn.execute(
-                _insert_refund_lines,
-                [
-                    {
-                        "refund_pk": pk,
-                        "seq": i,
-                        "line_id": rl.line_id,
-                        "sku": skus.get(rl.line_id),
-                        "quantity": rl.quantity,
-                        "disposition": rl.disposition.value,
-                        "location": locations[i],
-                        "reason": rl.reason,
-                    }
-                    for i, rl in enumerate(r.lines)
-                ],
-            )
+    def refund_exists(self, record: OrderRecord, refund_id: str) -> bool:
+        return refund_id in record.refund_ids
+
+    def add_refund(self, record: OrderRecord, r: Refund, location: str | None,
+                   skus: Mapping[str, str | None], locations: Sequence[str | None]) -> None:
+        record.refund_ids.add(r.refund_id)
+        pk = self.ids.next(refunds)
+        self.buffer.append("refunds", {
+            "id": pk, "source": record.order.source, "refund_id": r.refund_id,
+            "order_pk": record.pk, "occurred_at": r.occurred_at,
+            "amount": r.refunded_to_customer, "location": location, "return_id": r.return_id,
+            "note": r.note})
+        for i, rl in enumerate(r.lines):
+            self.buffer.append("refund_lines", {
+                "refund_pk": pk, "seq": i, "line_id": rl.line_id, "sku": skus.get(rl.line_id),
+                "quantity": rl.quantity, "disposition": rl.disposition.value,
+                "location": locations[i], "reason": rl.reason})
 
     def upsert_customer(self, customer: Customer) -> int:
-        ident = customer.identity
-        key = {"system": ident.system, "external_id": ident.external_id}
-        existing = self.conn.execute(_customer_by_identity, key).scalar()
-        if existing is not None:
-            return int(existing)
-        customer_id = self.conn.execute(
-            _insert_customer, {"email": customer.email, "name": customer.name}
-        ).scalar_one()
-        self.conn.execute(_insert_identity, {**key, "customer_id": customer_id})
-        return int(customer_id)
+        key = (customer.identity.system, customer.identity.external_id)
+        if key not in self._customers:
+            stmt = select(customer_identities.c.customer_id).where(
+                customer_identities.c.system == key[0],
+                customer_identities.c.external_id == key[1])
+            found = self.conn.execute(stmt).scalar()
+            if found is not None:
+                self._customers[key] = int(found)
+        if key in self._customers:
+            return self._customers[key]
+        customer_id = self.ids.next(customers)
+        self._customers[key] = customer_id
+        self.buffer.on_undo(lambda: self._customers.pop(key, None))
+        self.buffer.append("customers", {"id": customer_id, "email": customer.email,
+                                         "name": customer.name})
+        self.buffer.append("customer_identities", {"system": key[0], "external_id": key[1],
+                                                   "customer_id": customer_id})
+        return customer_id
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write new and changed orders, their lines and the facts recorded against them."""
+        for table, stmt in (("customers", _insert_customers),
+                            ("customer_identities", _insert_identities)):
+            rows = self.buffer.take(table)
+            if rows:
+                self.conn.execute(stmt, rows)
+        new_orders, new_lines, changed_orders, changed_lines = [], [], [], []
+        for key, (record, customer_id, at) in self._new.items():
+            new_orders.append({"id": record.pk, "source": key[0], "order_id": key[1],
+                               "customer_id": customer_id, "first_seen_at": at,
+                               **_header(record)})
+            new_lines += [self._line_row(record.pk, s) for s in record.lines.values()]
+            self._stored_lines[record.pk] = set(record.lines)
+        for key in self._dirty - self._new.keys():
+            record = self._records.get(key)
+            if record is None:
+                continue
+            changed_orders.append({"pk": record.pk, **_header(record)})
+            stored = self._stored_lines.setdefault(record.pk, set())
+            for s in record.lines.values():
+                if s.line_id in stored:
+                    changed_lines.append({"pk": record.pk, "lid": s.line_id,
+                                          **{c: getattr(s, c) for c in _COUNTERS}})
+                else:
+                    new_lines.append(self._line_row(record.pk, s))
+                    stored.add(s.line_id)
+        for stmt, rows in ((_insert_orders, new_orders), (_update_order, changed_orders),
+                           (_insert_lines, new_lines), (_update_line, changed_lines)):
+            if rows:
+                self.conn.execute(stmt, rows)
+        for table, stmt in (("fulfilments", _insert_fulfilments), ("refunds", _insert_refunds),
+                            ("refund_lines", _insert_refund_lines)):
+            rows = self.buffer.take(table)
+            if rows:
+                self.conn.execute(stmt, rows)
+        self._new.clear()
+        self._dirty.clear()
+
+    @staticmethod
+    def _line_row(pk: int, s: LineState) -> dict[str, Any]:
+        return {"order_pk": pk, "line_id": s.line_id, "sku": s.sku, "unit_cost": s.unit_cost,
+                **{c: getattr(s, c) for c in _COUNTERS}}
+
+    def discard(self) -> None:
+        self._records.clear()
+        self._new.clear()
+        self._dirty.clear()
+        self._stored_lines.clear()
+        self._customers.clear()

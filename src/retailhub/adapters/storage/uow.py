@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection, Engine
 from retailhub.adapters.storage.buffer import WriteBuffer
 from retailhub.adapters.storage.catalog_repo import CatalogCache, SqlCatalogRepository
 from retailhub.adapters.storage.exceptions_repo import SqlExceptionRepository
+from retailhub.adapters.storage.ids import IdAllocator
 from retailhub.adapters.storage.inbox_repo import SqlInboxRepository
 from retailhub.adapters.storage.inventory_repo import SqlInventoryRepository
 from retailhub.adapters.storage.ledger_repo import SqlLedgerRepository
@@ -29,12 +30,13 @@ class SqlUnitOfWork:
     def __enter__(self) -> SqlUnitOfWork:
         self.conn = self.engine.connect()
         self._tx = self.conn.begin()
+        self.ids = IdAllocator(self.conn)
         self.inbox = SqlInboxRepository(self.conn, self.buffer)
         self.exceptions = SqlExceptionRepository(self.conn)
-        self.orders = SqlOrderRepository(self.conn)
+        self.orders = SqlOrderRepository(self.conn, self.buffer, self.ids)
         self.catalog = SqlCatalogRepository(self.conn, self.catalog_cache)
         self.inventory = SqlInventoryRepository(self.conn, self.buffer)
-        self.ledger = SqlLedgerRepository(self.conn, self.buffer)
+        self.ledger = SqlLedgerRepository(self.conn, self.buffer, self.ids)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -44,6 +46,7 @@ class SqlUnitOfWork:
 
     def flush(self) -> None:
         """Write buffered rows into the open transaction (commit calls this first)."""
+        self.orders.flush()  # customers, orders and lines first: the rest refer to them
         self.ledger.flush()
         self.inventory.flush()
         self.inbox.flush()
@@ -52,12 +55,17 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         self.flush()
         self._tx.commit()
+        self.ids = IdAllocator(self.conn)  # SQLite ids are only ours inside one transaction
+        self.orders.ids = self.ledger.ids = self.ids
         self._tx = self.conn.begin()
 
     def rollback(self) -> None:
         self.buffer.reset()
+        self.orders.discard()
         self.inventory.discard()
         self.ledger.discard()
+        self.ids = IdAllocator(self.conn)
+        self.orders.ids = self.ledger.ids = self.ids
         self._tx.rollback()
         self._tx = self.conn.begin()
 
@@ -67,10 +75,10 @@ class SqlUnitOfWork:
 
 
 class _Savepoint:
-    """A SQL savepoint together with a mark in the write buffer's undo log.
+    """A mark in the write buffer's undo log: leaving with an exception undoes what came after.
 
-    Issued as plain SQL: SQLAlchemy's nested-transaction objects cost several times more, and
-    each delivery takes one.
+    Handlers never write to the database directly (repositories buffer every change until
+    commit), so undoing the buffer is the whole rollback; no SQL savepoint is needed.
     """
 
     def __init__(self, uow: SqlUnitOfWork, name: str) -> None:
@@ -78,16 +86,11 @@ class _Savepoint:
 
     def __enter__(self) -> _Savepoint:
         self.mark = self.uow.buffer.mark()
-        self.uow.conn.exec_driver_sql(f"SAVEPOINT {self.name}")
         return self
 
-    def __exit__(self, exc_type: object, *_: object) -> bool:
-        conn = self.uow.conn
+    def __exit__(self, exc_type: object, *_: object) -> None:
         if exc_type is not None:
-            conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {self.name}")
             self.uow.buffer.undo_to(self.mark)
-        conn.exec_driver_sql(f"RELEASE SAVEPOINT {self.name}")
-        return False
 
 
 def configure_sqlite(engine: Engine) -> None:

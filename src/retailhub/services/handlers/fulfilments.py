@@ -29,7 +29,7 @@ def fulfilment_reported(event: FulfilmentReported, ctx: ApplyContext) -> None:
 def apply_fulfilment(record: OrderRecord, f: Fulfilment, ctx: ApplyContext) -> None:
     """Apply one fulfilment once. Validates everything before changing any counter."""
     order = record.order
-    if ctx.uow.orders.fulfilment_exists(order.source, f.fulfilment_id):
+    if ctx.uow.orders.fulfilment_exists(record, f.fulfilment_id):
         return
     location = _fulfilment_location(record, f, ctx)
     kind = _kind(order.delivery)

@@ -47,7 +47,7 @@ class _Plan:
 
 def apply_refund(record: OrderRecord, r: Refund, ctx: ApplyContext) -> None:
     order = record.order
-    if ctx.uow.orders.refund_exists(order.source, r.refund_id):
+    if ctx.uow.orders.refund_exists(record, r.refund_id):
         return
     at_order = ctx.rules.posting.recognition_for(order.channel) is Recognition.AT_ORDER
     plans = _plan(record, r, at_order, ctx)
