@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 
 from retailhub.adapters.storage.buffer import WriteBuffer
+from retailhub.adapters.storage.bulk import executemany
 from retailhub.adapters.storage.dialect import prebuilt
 from retailhub.adapters.storage.tables import inbox
 from retailhub.services.ports import Delivery
@@ -145,9 +146,7 @@ class SqlInboxRepository:
         self.buffer.append("inbox.applied", {"row": inbox_id, "at": at})
 
     def flush(self) -> None:
-        marks = self.buffer.take("inbox.applied")
-        if marks:
-            self.conn.execute(_applied, marks)
+        executemany(self.conn, "inbox.applied", _applied, self.buffer.take("inbox.applied"))
 
     def mark_waiting(self, inbox_id: int, dependency: str, reason: str) -> None:
         self.conn.execute(

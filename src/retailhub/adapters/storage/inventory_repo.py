@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.engine import Connection
 
 from retailhub.adapters.storage.buffer import WriteBuffer
+from retailhub.adapters.storage.bulk import executemany
 from retailhub.adapters.storage.dialect import prebuilt
 from retailhub.adapters.storage.tables import (
     channel_stock_reports,
@@ -129,26 +130,12 @@ class SqlInventoryRepository:
 
     def flush(self) -> None:
         """Write the batch's movements and fold its deltas into the stored positions."""
-        rows = self.buffer.take("movements")
-        if rows:
-            self.conn.execute(_insert_movements, rows)
-        changed = [(key, d) for key, d in self._deltas.items() if any(d)]
-        if changed:
-            self.conn.execute(
-                prebuilt(self.conn, "positions.fold", _fold_positions),
-                [
-                    {
-                        "sku": sku,
-                        "location": loc,
-                        "on_hand": d[0],
-                        "reserved": d[1],
-                        "in_transit": d[2],
-                        "quarantined": d[3],
-                        "safety_stock": 0,
-                    }
-                    for (sku, loc), d in changed
-                ],
-            )
+        executemany(self.conn, "movements", _insert_movements, self.buffer.take("movements"))
+        executemany(self.conn, "positions.fold",
+                    prebuilt(self.conn, "positions.fold", _fold_positions), [
+            {"sku": sku, "location": loc, "on_hand": d[0], "reserved": d[1],
+             "in_transit": d[2], "quarantined": d[3], "safety_stock": 0}
+            for (sku, loc), d in self._deltas.items() if any(d)])
         if self._reports:
             self.conn.execute(prebuilt(self.conn, "stock_reports.save", _save_report),
                               list(self._reports.values()))

@@ -9,6 +9,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 
 from retailhub.adapters.storage.buffer import WriteBuffer
+from retailhub.adapters.storage.bulk import executemany
 from retailhub.adapters.storage.dialect import prebuilt
 from retailhub.adapters.storage.ids import IdAllocator
 from retailhub.adapters.storage.tables import accounts, journal_entries, journal_lines
@@ -88,18 +89,11 @@ class SqlLedgerRepository:
         if not fresh:
             return
         ids = [self.ids.next(journal_entries) for _ in fresh]
-        self.conn.execute(
-            _insert_entries,
-            [{"id": entry_id, **p["entry"]} for entry_id, p in zip(ids, fresh, strict=True)],
-        )
-        self.conn.execute(
-            _insert_lines,
-            [
-                {"entry_id": entry_id, **line}
-                for entry_id, p in zip(ids, fresh, strict=True)
-                for line in p["lines"]
-            ],
-        )
+        executemany(self.conn, "journal_entries", _insert_entries, [
+            {"id": entry_id, **p["entry"]} for entry_id, p in zip(ids, fresh, strict=True)])
+        executemany(self.conn, "journal_lines", _insert_lines, [
+            {"entry_id": entry_id, **line}
+            for entry_id, p in zip(ids, fresh, strict=True) for line in p["lines"]])
 
     def discard(self) -> None:
         self._keys.clear()

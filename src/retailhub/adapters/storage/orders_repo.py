@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, insert, select, tuple_, update
 from sqlalchemy.engine import Connection
 
 from retailhub.adapters.storage.buffer import WriteBuffer
+from retailhub.adapters.storage.bulk import executemany
 from retailhub.adapters.storage.codec import decode_order, encode_order
 from retailhub.adapters.storage.ids import IdAllocator
 from retailhub.adapters.storage.tables import (
@@ -225,9 +226,7 @@ class SqlOrderRepository:
         """Write new and changed orders, their lines and the facts recorded against them."""
         for table, stmt in (("customers", _insert_customers),
                             ("customer_identities", _insert_identities)):
-            rows = self.buffer.take(table)
-            if rows:
-                self.conn.execute(stmt, rows)
+            executemany(self.conn, table, stmt, self.buffer.take(table))
         new_orders, new_lines, changed_orders, changed_lines = [], [], [], []
         for key, (record, customer_id, at) in self._new.items():
             new_orders.append({"id": record.pk, "source": key[0], "order_id": key[1],
@@ -248,15 +247,13 @@ class SqlOrderRepository:
                 else:
                     new_lines.append(self._line_row(record.pk, s))
                     stored.add(s.line_id)
-        for stmt, rows in ((_insert_orders, new_orders), (_update_order, changed_orders),
-                           (_insert_lines, new_lines), (_update_line, changed_lines)):
-            if rows:
-                self.conn.execute(stmt, rows)
+        executemany(self.conn, "orders.insert", _insert_orders, new_orders)
+        executemany(self.conn, "orders.update", _update_order, changed_orders)
+        executemany(self.conn, "order_lines.insert", _insert_lines, new_lines)
+        executemany(self.conn, "order_lines.update", _update_line, changed_lines)
         for table, stmt in (("fulfilments", _insert_fulfilments), ("refunds", _insert_refunds),
                             ("refund_lines", _insert_refund_lines)):
-            rows = self.buffer.take(table)
-            if rows:
-                self.conn.execute(stmt, rows)
+            executemany(self.conn, table, stmt, self.buffer.take(table))
         self._new.clear()
         self._dirty.clear()
 
