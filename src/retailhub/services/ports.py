@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from retailhub.domain.catalog import Item
 from retailhub.domain.customers import Customer
@@ -254,6 +254,8 @@ class UnitOfWork(Protocol):
 
 
 class Savepoint(Protocol):
-    def __enter__(self) -> Savepoint: ...
+    """Leaving the block with an exception undoes every change made inside it."""
 
-    def __exit__(self, *exc: object) -> bool | None: ...
+    def __enter__(self) -> object: ...
+
+    def __exit__(self, *exc: Any) -> None: ...

@@ -22,7 +22,11 @@ class WriteBuffer:
     def append(self, table: str, row: dict[str, Any]) -> None:
         target = self.rows.setdefault(table, [])
         target.append(row)
-        self._undo.append(target.pop)
+
+        def undo() -> None:
+            target.pop()
+
+        self._undo.append(undo)
 
     def on_undo(self, undo: Callable[[], None]) -> None:
         self._undo.append(undo)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
-Processor = Callable[[Any], Any] | None
+Processor = Callable[[Any], Any] | None  # SQLAlchemy's _BindProcessorType
 
 
 @dataclass(frozen=True)
@@ -33,12 +34,12 @@ _PREPARED: dict[tuple[str, str], _Prepared] = {}
 
 def _prepare(conn: Connection, name: str, stmt: ClauseElement, keys: Sequence[str]) -> _Prepared:
     dialect = conn.dialect
-    compiled = stmt.compile(dialect=dialect, column_keys=list(keys))
+    compiled = cast(SQLCompiler, stmt.compile(dialect=dialect, column_keys=list(keys)))
     positional = bool(compiled.positional)
     names = tuple(compiled.positiontup or ()) if positional else tuple(compiled.binds)
     defaults = {n: b.effective_value for n, b in compiled.binds.items() if n not in keys}
-    processors = {
-        n: b.type._cached_bind_processor(dialect)  # the same conversion execute() applies
+    processors: dict[str, Processor] = {
+        n: cast(Processor, b.type._cached_bind_processor(dialect))  # as execute() applies
         for n, b in compiled.binds.items()
     }
     return _Prepared(str(compiled), names, defaults, processors, positional)

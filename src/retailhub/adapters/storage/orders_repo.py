@@ -213,7 +213,10 @@ class SqlOrderRepository:
             return self._customers[key]
         customer_id = self.ids.next(customers)
         self._customers[key] = customer_id
-        self.buffer.on_undo(lambda: self._customers.pop(key, None))
+        def forget() -> None:
+            self._customers.pop(key, None)
+
+        self.buffer.on_undo(forget)
         self.buffer.append("customers", {"id": customer_id, "email": customer.email,
                                          "name": customer.name})
         self.buffer.append("customer_identities", {"system": key[0], "external_id": key[1],
@@ -235,17 +238,17 @@ class SqlOrderRepository:
             new_lines += [self._line_row(record.pk, s) for s in record.lines.values()]
             self._stored_lines[record.pk] = set(record.lines)
         for key in self._dirty - self._new.keys():
-            record = self._records.get(key)
-            if record is None:
+            dirty = self._records.get(key)
+            if dirty is None:
                 continue
-            changed_orders.append({"pk": record.pk, **_header(record)})
-            stored = self._stored_lines.setdefault(record.pk, set())
-            for s in record.lines.values():
+            changed_orders.append({"pk": dirty.pk, **_header(dirty)})
+            stored = self._stored_lines.setdefault(dirty.pk, set())
+            for s in dirty.lines.values():
                 if s.line_id in stored:
-                    changed_lines.append({"pk": record.pk, "lid": s.line_id,
+                    changed_lines.append({"pk": dirty.pk, "lid": s.line_id,
                                           **{c: getattr(s, c) for c in _COUNTERS}})
                 else:
-                    new_lines.append(self._line_row(record.pk, s))
+                    new_lines.append(self._line_row(dirty.pk, s))
                     stored.add(s.line_id)
         executemany(self.conn, "orders.insert", _insert_orders, new_orders)
         executemany(self.conn, "orders.update", _update_order, changed_orders)
