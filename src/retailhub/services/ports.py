@@ -196,6 +196,9 @@ class InventoryRepository(Protocol):
     def record(self, movements: Iterable[Movement], inbox_id: int | None) -> None:
         """Append movements and fold them into the positions read model."""
 
+    def prefetch(self, skus: Iterable[str]) -> None:
+        """Read, in one go, the positions of SKUs a batch will touch."""
+
     def position(self, sku: str, location: str) -> Position: ...
 
     def positions(self, sku: str) -> list[Position]: ...

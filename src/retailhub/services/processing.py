@@ -209,9 +209,11 @@ def _prefetch(uow: UnitOfWork, events: list[InboundEvent | Problem]) -> None:
     """Read every order the batch touches in one go instead of one query per delivery."""
     keys: list[tuple[str, str]] = []
     customers = []
+    skus: set[str] = set()
     for event in events:
         if isinstance(event, OrderReported):
             keys.append((event.order.source, event.order.order_id))
+            skus.update(line.sku for line in event.order.lines if line.sku)
             if event.order.customer is not None:
                 customers.append(event.order.customer)
         elif isinstance(event, FulfilmentReported):
@@ -219,6 +221,7 @@ def _prefetch(uow: UnitOfWork, events: list[InboundEvent | Problem]) -> None:
         elif isinstance(event, RefundReported):
             keys.append((event.channel_system, event.refund.order_id))
     uow.orders.prefetch(keys, customers)
+    uow.inventory.prefetch(skus)
 
 
 def _merge(into: ProcessStats, other: ProcessStats) -> None:

@@ -63,6 +63,7 @@ class SqlInventoryRepository:
         self._stored: dict[tuple[str, str], Position] = {}  # positions as committed
         self._deltas: dict[tuple[str, str], list[int]] = {}  # this batch's changes
         self._reports: dict[tuple[str, str, str], dict[str, Any]] = {}  # channel stock figures
+        self._complete: set[str] = set()  # SKUs whose every stored position is in _stored
 
     def record(self, movements: Iterable[Movement], inbox_id: int | None) -> None:
         """Append movements and fold them into positions (both written when the batch commits)."""
@@ -96,8 +97,20 @@ class SqlInventoryRepository:
 
         self.buffer.on_undo(undo)
 
+    def prefetch(self, skus: Iterable[str]) -> None:
+        """Read the stored positions of the batch's SKUs in a few queries."""
+        wanted = sorted({s for s in skus} - {k[0] for k in self._stored})
+        for i in range(0, len(wanted), 400):
+            chunk = wanted[i:i + 400]
+            found = {(r.sku, r.location): _as_position(r) for r in self.conn.execute(
+                select(inventory_positions).where(inventory_positions.c.sku.in_(chunk)))}
+            self._stored.update(found)
+            self._complete.update(chunk)
+
     def _stored_position(self, sku: str, location: str) -> Position:
         key = (sku, location)
+        if key not in self._stored and sku in self._complete:
+            return Position(sku, location)  # prefetched: there is no stored row
         if key not in self._stored:
             row = self.conn.execute(_position, {"sku": sku, "location": location}).first()
             self._stored[key] = _as_position(row) if row is not None else Position(sku, location)
@@ -140,11 +153,13 @@ class SqlInventoryRepository:
             self.conn.execute(prebuilt(self.conn, "stock_reports.save", _save_report),
                               list(self._reports.values()))
         self._stored.clear()
+        self._complete.clear()
         self._deltas.clear()
         self._reports.clear()
 
     def discard(self) -> None:
         self._reports.clear()
+        self._complete.clear()
         self._stored.clear()
         self._deltas.clear()
 

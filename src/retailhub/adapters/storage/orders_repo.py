@@ -77,6 +77,7 @@ class SqlOrderRepository:
         self._stored_lines: dict[int, set[str]] = {}  # line ids already in the database
         self._dirty: set[Key] = set()
         self._customers: dict[tuple[str, str], int] = {}
+        self._checked_customers: set[tuple[str, str]] = set()
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -93,6 +94,7 @@ class SqlOrderRepository:
                 customer_identities.c.system, customer_identities.c.external_id).in_(chunk))
             for row in self.conn.execute(stmt):
                 self._customers[(row.system, row.external_id)] = int(row.customer_id)
+            self._checked_customers.update(chunk)  # those not found are new customers
 
     def _load(self, keys: list[Key]) -> None:
         for key in keys:
@@ -202,7 +204,7 @@ class SqlOrderRepository:
 
     def upsert_customer(self, customer: Customer) -> int:
         key = (customer.identity.system, customer.identity.external_id)
-        if key not in self._customers:
+        if key not in self._customers and key not in self._checked_customers:
             stmt = select(customer_identities.c.customer_id).where(
                 customer_identities.c.system == key[0],
                 customer_identities.c.external_id == key[1])
@@ -271,3 +273,4 @@ class SqlOrderRepository:
         self._dirty.clear()
         self._stored_lines.clear()
         self._customers.clear()
+        self._checked_customers.clear()
