@@ -8,13 +8,13 @@ wrong secret can be fixed and the delivery admitted on retry.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 from retailhub.domain.problems import Problem, ProblemType
-from retailhub.services.ports import UnitOfWork, WebhookSource
+from retailhub.services.ports import InboxRow, UnitOfWork, WebhookSource
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,3 +70,40 @@ def admit(
         uow.inbox.count_duplicate(source.name, event_id)
         return Receipt("duplicate", correlation_id=correlation_id)
     return Receipt("accepted", inbox_id=inbox_id, correlation_id=correlation_id)
+
+
+def receive_many(
+    uow: UnitOfWork,
+    source: WebhookSource,
+    deliveries: Sequence[tuple[Mapping[str, str], bytes]],
+    now: datetime,
+) -> list[Receipt]:
+    """Store many deliveries at once (captured replays, backfills); the caller commits.
+
+    Same rules as ``receive``, one delivery at a time: each is verified, refused ones become
+    exceptions, and a (source, event id) already stored, or seen earlier in the same call, is
+    counted as a duplicate. Rows are written together, which is what makes a replay fast.
+    """
+    receipts: list[Receipt] = []
+    fresh: list[InboxRow] = []
+    seen: set[str] = set()
+    for raw_headers, body in deliveries:
+        headers = normalise_headers(raw_headers)
+        if not source.verify(headers, body):
+            receipts.append(receive(uow, source, headers, body, now))  # refused, queued
+            continue
+        event_id = source.event_id(headers, body)
+        if event_id in seen:
+            receipts.append(Receipt("duplicate"))
+            uow.inbox.count_duplicate(source.name, event_id)
+            continue
+        seen.add(event_id)
+        correlation_id = uuid.uuid4().hex
+        fresh.append(InboxRow(source.name, event_id, source.topic(headers), headers, body, now,
+                              correlation_id))
+        receipts.append(Receipt("accepted", correlation_id=correlation_id))
+    stored = uow.inbox.add_many(fresh)
+    for i, receipt in enumerate(receipts):
+        if receipt.status == "accepted" and receipt.correlation_id not in stored:
+            receipts[i] = Receipt("duplicate", correlation_id=receipt.correlation_id)
+    return receipts

@@ -49,6 +49,19 @@ class Delivery:
     correlation_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class InboxRow:
+    """A verified delivery about to be stored."""
+
+    source: str
+    event_id: str
+    topic: str
+    headers: Mapping[str, str]
+    body: bytes
+    received_at: datetime
+    correlation_id: str
+
+
 class InboxRepository(Protocol):
     def add(
         self,
@@ -61,6 +74,9 @@ class InboxRepository(Protocol):
         correlation_id: str,
     ) -> int | None:
         """Store a delivery; ``None`` if (source, event_id) is already there."""
+
+    def add_many(self, rows: Sequence[InboxRow]) -> set[str]:
+        """Store rows whose (source, event_id) is new; return the correlation ids stored."""
 
     def count_duplicate(self, source: str, event_id: str) -> None: ...
 

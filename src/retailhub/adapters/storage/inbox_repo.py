@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +13,7 @@ from retailhub.adapters.storage.buffer import WriteBuffer
 from retailhub.adapters.storage.bulk import executemany
 from retailhub.adapters.storage.dialect import prebuilt
 from retailhub.adapters.storage.tables import inbox
-from retailhub.services.ports import Delivery
+from retailhub.services.ports import Delivery, InboxRow
 
 _COLUMNS = (
     inbox.c.id,
@@ -85,6 +85,10 @@ def _add(ins: Any) -> Any:
     )
 
 
+def _add_many(ins: Any) -> Any:
+    return ins(inbox).on_conflict_do_nothing(index_elements=["source", "event_id"])
+
+
 def _delivery(row: Any) -> Delivery:
     return Delivery(
         row.id,
@@ -130,6 +134,36 @@ class SqlInboxRepository:
                 "correlation_id": correlation_id,
             },
         ).scalar()
+
+    def add_many(self, rows: Sequence[InboxRow]) -> set[str]:
+        if not rows:
+            return set()
+        stored: set[str] = set()
+        by_source: dict[str, list[InboxRow]] = {}
+        for row in rows:
+            by_source.setdefault(row.source, []).append(row)
+        fresh: list[InboxRow] = []
+        for source, group in by_source.items():
+            existing: set[str] = set()
+            ids = [r.event_id for r in group]
+            for i in range(0, len(ids), 400):
+                existing |= set(self.conn.execute(
+                    select(inbox.c.event_id).where(inbox.c.source == source,
+                                                   inbox.c.event_id.in_(ids[i:i + 400]))
+                ).scalars())
+            for r in group:
+                if r.event_id in existing:
+                    self.count_duplicate(r.source, r.event_id)
+                else:
+                    fresh.append(r)
+        # ON CONFLICT DO NOTHING still guards against a concurrent writer of the same event.
+        executemany(self.conn, "inbox.add_many", prebuilt(self.conn, "inbox.add_many", _add_many),
+                    [{"source": r.source, "event_id": r.event_id, "topic": r.topic,
+                      "headers": dict(r.headers), "body": r.body, "received_at": r.received_at,
+                      "status": "pending", "attempts": 0, "duplicates": 0,
+                      "correlation_id": r.correlation_id} for r in fresh])
+        stored.update(r.correlation_id for r in fresh)
+        return stored
 
     def count_duplicate(self, source: str, event_id: str) -> None:
         self.conn.execute(_duplicate, {"s": source, "e": event_id})

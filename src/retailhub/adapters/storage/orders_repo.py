@@ -62,9 +62,21 @@ def _header(record: OrderRecord) -> dict[str, Any]:
         "created_at": order.created_at, "source_updated_at": order.updated_at,
         "payment_status": order.payment_status.value, "total_price": order.total_price,
         "delivery": order.delivery.value, "cancelled_at": order.cancelled_at,
-        "document": encode_order(order), "location": record.location,
-        "captured": record.captured, "shipping_recognised": record.shipping_recognised,
+        "document": encode_order(order),
     }
+
+
+def _state(record: OrderRecord) -> tuple[Any, ...]:
+    return (record.location, record.captured, record.shipping_recognised)
+
+
+def _state_row(record: OrderRecord) -> dict[str, Any]:
+    return {"location": record.location, "captured": record.captured,
+            "shipping_recognised": record.shipping_recognised}
+
+
+def _counters(s: LineState) -> tuple[Any, ...]:
+    return tuple(getattr(s, c) for c in _COUNTERS)
 
 
 class SqlOrderRepository:
@@ -74,7 +86,9 @@ class SqlOrderRepository:
         self.ids = ids
         self._records: dict[Key, OrderRecord | None] = {}
         self._new: dict[Key, tuple[OrderRecord, int | None, datetime]] = {}
-        self._stored_lines: dict[int, set[str]] = {}  # line ids already in the database
+        # What the database holds, to write only what a batch changed.
+        self._stored_lines: dict[int, dict[str, tuple[Any, ...]]] = {}
+        self._stored_state: dict[int, tuple[Any, ...]] = {}
         self._dirty: set[Key] = set()
         self._customers: dict[tuple[str, str], int] = {}
         self._checked_customers: set[tuple[str, str]] = set()
@@ -108,7 +122,8 @@ class SqlOrderRepository:
             record = OrderRecord(row.id, decode_order(row.document), row.location, row.captured,
                                  row.shipping_recognised)
             self._records[(row.source, row.order_id)] = by_pk[row.id] = record
-            self._stored_lines[row.id] = set()
+            self._stored_lines[row.id] = {}
+            self._stored_state[row.id] = (record.order, *_state(record))
         if not by_pk:
             return
         pks = list(by_pk)
@@ -117,7 +132,8 @@ class SqlOrderRepository:
                 line.line_id, line.sku, line.quantity, line.unit_cost, line.fulfilled,
                 line.recognised, line.cancelled, line.returned, line.reversed, line.reserved,
                 line.reserved_location)
-            self._stored_lines[line.order_pk].add(line.line_id)
+            self._stored_lines[line.order_pk][line.line_id] = _counters(
+                by_pk[line.order_pk].lines[line.line_id])
         for pk, fid in self.conn.execute(select(fulfilments.c.order_pk, fulfilments.c.fulfilment_id)
                                          .where(fulfilments.c.order_pk.in_(pks))):
             by_pk[pk].fulfilment_ids.add(fid)
@@ -232,28 +248,39 @@ class SqlOrderRepository:
         for table, stmt in (("customers", _insert_customers),
                             ("customer_identities", _insert_identities)):
             executemany(self.conn, table, stmt, self.buffer.take(table))
-        new_orders, new_lines, changed_orders, changed_lines = [], [], [], []
+        new_orders, new_lines, changed_lines = [], [], []
         for key, (record, customer_id, at) in self._new.items():
             new_orders.append({"id": record.pk, "source": key[0], "order_id": key[1],
                                "customer_id": customer_id, "first_seen_at": at,
-                               **_header(record)})
+                               **_header(record), **_state_row(record)})
             new_lines += [self._line_row(record.pk, s) for s in record.lines.values()]
-            self._stored_lines[record.pk] = set(record.lines)
+            self._stored_lines[record.pk] = {s.line_id: _counters(s)
+                                             for s in record.lines.values()}
+            self._stored_state[record.pk] = (record.order, *_state(record))
+        changed_docs, changed_state = [], []
         for key in self._dirty - self._new.keys():
             dirty = self._records.get(key)
             if dirty is None:
                 continue
-            changed_orders.append({"pk": dirty.pk, **_header(dirty)})
-            stored = self._stored_lines.setdefault(dirty.pk, set())
+            # Write only what changed: the document is rewritten for a newer snapshot alone.
+            was = self._stored_state.get(dirty.pk)
+            if was is None or was[0] is not dirty.order:
+                changed_docs.append({"pk": dirty.pk, **_header(dirty), **_state_row(dirty)})
+            elif was[1:] != _state(dirty):
+                changed_state.append({"pk": dirty.pk, **_state_row(dirty)})
+            self._stored_state[dirty.pk] = (dirty.order, *_state(dirty))
+            stored = self._stored_lines.setdefault(dirty.pk, {})
             for s in dirty.lines.values():
-                if s.line_id in stored:
-                    changed_lines.append({"pk": dirty.pk, "lid": s.line_id,
-                                          **{c: getattr(s, c) for c in _COUNTERS}})
-                else:
+                now = _counters(s)
+                if s.line_id not in stored:
                     new_lines.append(self._line_row(dirty.pk, s))
-                    stored.add(s.line_id)
+                elif stored[s.line_id] != now:
+                    changed_lines.append({"pk": dirty.pk, "lid": s.line_id,
+                                          **dict(zip(_COUNTERS, now, strict=True))})
+                stored[s.line_id] = now
         executemany(self.conn, "orders.insert", _insert_orders, new_orders)
-        executemany(self.conn, "orders.update", _update_order, changed_orders)
+        executemany(self.conn, "orders.update", _update_order, changed_docs)
+        executemany(self.conn, "orders.update_state", _update_order, changed_state)
         executemany(self.conn, "order_lines.insert", _insert_lines, new_lines)
         executemany(self.conn, "order_lines.update", _update_line, changed_lines)
         for table, stmt in (("fulfilments", _insert_fulfilments), ("refunds", _insert_refunds),
@@ -272,5 +299,6 @@ class SqlOrderRepository:
         self._new.clear()
         self._dirty.clear()
         self._stored_lines.clear()
+        self._stored_state.clear()
         self._customers.clear()
         self._checked_customers.clear()

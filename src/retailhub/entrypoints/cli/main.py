@@ -18,7 +18,7 @@ from retailhub.bootstrap import DEFAULT_DB_URL, Hub, bootstrap
 from retailhub.domain.money import format_minor
 from retailhub.entrypoints.cli.captures import CaptureError, expand, read_capture
 from retailhub.services import exception_actions
-from retailhub.services.intake import receive
+from retailhub.services.intake import receive_many
 
 app = typer.Typer(
     help="retailhub: the governed layer between channels, payments and the books.",
@@ -169,31 +169,35 @@ def ingest(
     hub = _hub()
     files = expand(paths)
     counts = {"accepted": 0, "duplicate": 0, "rejected": 0, "unreadable": 0}
+    chunk: list[tuple[dict[str, str], bytes]] = []
+
+    def store(uow: Any) -> None:
+        for receipt in receive_many(uow, hub.sources["shopify"], chunk, hub.clock()):
+            counts[receipt.status] += 1
+        uow.commit()
+        chunk.clear()
+
     with _progress() as progress, hub.uow() as uow:
         task = progress.add_task("intake", total=len(files))
         for path in files:
+            progress.advance(task)
             try:
                 headers, body = read_capture(path)
             except CaptureError as exc:
                 err.print(f"[yellow]skipped[/yellow] {exc}")
                 counts["unreadable"] += 1
                 continue
-            source = hub.sources.get(_source_of(headers))
-            if source is None:
+            if _source_of(headers) not in hub.sources:
                 err.print(f"[yellow]skipped[/yellow] {path}: no connector for its headers")
                 counts["unreadable"] += 1
                 continue
-            counts[receive(uow, source, headers, body, hub.clock()).status] += 1
-            uow.commit()
-            progress.advance(task)
+            chunk.append((headers, body))
+            if len(chunk) >= 500:
+                store(uow)
+        store(uow)
     stats = hub.processor().run_until_idle()
-    result = {
-        **counts,
-        "applied": stats.applied,
-        "waiting": stats.waiting,
-        "failed": stats.failed,
-        "problems": stats.by_problem,
-    }
+    result = {**counts, "applied": stats.applied, "waiting": stats.waiting,
+              "failed": stats.failed, "problems": stats.by_problem}
     if as_json:
         _print_json(result)
     else:
