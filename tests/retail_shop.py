@@ -112,6 +112,10 @@ class Shop:
             return {r["account"]: r["balance"] for r in queries.trial_balance(uow.conn)
                     if r["balance"]}
 
+    def opening_total(self) -> int:
+        """Total debits of the opening stock entries."""
+        return sum(v for v in self.opening.values() if v > 0)
+
     def movement_balances(self) -> dict[str, int]:
         """Balances from entries that came from deliveries (opening stock left out)."""
         opening = self.opening

@@ -1,0 +1,96 @@
+"""`retailhub serve` as a user runs it: a real HTTP server, signed webhooks, a worker thread."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+from retail_shop import SECRET, Shop, open_shop
+
+from retailhub.demo.retailer import config_text
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(tmp_path: Path, db_url: str):
+    shop = open_shop(db_url)  # migrated database with items and opening stock
+    shop.hub.engine.dispose()
+    cfg = tmp_path / "retailhub.toml"
+    cfg.write_text(config_text(SECRET))
+    port = _free_port()
+    exe = Path(sys.executable).parent / "retailhub"
+    proc = subprocess.Popen(
+        [str(exe), "--db", db_url, "--config", str(cfg), "serve", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ})
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail(f"server did not start: {proc.stdout.read().decode() if proc.stdout else ''}")
+    yield base, shop
+    proc.terminate()
+    proc.wait(timeout=15)
+
+
+def _wait_for(predicate, seconds: float = 20.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    return predicate()
+
+
+def test_webhooks_are_acknowledged_stored_and_applied_by_the_worker(server):
+    base, shop = server
+    shop_: Shop = shop
+    order = shop_.order([shop_.line("SHIRT-M")])
+    headers, body = shop_.signed("orders/create", order, event_id="evt-serve-1")
+    reply = httpx.post(f"{base}/webhooks/shopify", content=body, headers=headers, timeout=10)
+    assert reply.status_code == 200 and reply.json()["status"] == "accepted"
+    again = httpx.post(f"{base}/webhooks/shopify", content=body, headers=headers, timeout=10)
+    assert again.json()["status"] == "duplicate"
+
+    forged = dict(headers, **{"X-Shopify-Hmac-Sha256": "bm90LWEtc2lnbmF0dXJl",
+                              "X-Shopify-Event-Id": "evt-serve-2"})
+    refused = httpx.post(f"{base}/webhooks/shopify", content=body, headers=forged, timeout=10)
+    assert refused.status_code == 401
+    assert refused.headers["content-type"].startswith("application/problem+json")
+
+    atp = _wait_for(lambda: httpx.get(f"{base}/inventory/SHIRT-M/atp", timeout=5).json()
+                    if httpx.get(f"{base}/ledger/trial-balance", timeout=5).json()["debits"]
+                    > shop_.opening_total() else None)
+    assert atp["atp"]["web"] == 3 * 10 - 1  # one unit reserved for the order
+    tb = httpx.get(f"{base}/ledger/trial-balance", timeout=5).json()
+    assert tb["debits"] == tb["credits"]
+    exceptions = httpx.get(f"{base}/exceptions", timeout=5).json()
+    assert [e["type"] for e in exceptions] == ["signature_failure"]
+
+
+def test_an_oversized_body_is_refused(server):
+    base, _ = server
+    reply = httpx.post(f"{base}/webhooks/shopify", content=b"{" + b" " * (3 * 1024 * 1024) + b"}",
+                       headers={"X-Shopify-Topic": "orders/create"}, timeout=30)
+    assert reply.status_code == 413
+    assert orjson.loads(reply.content)["status"] == 413
