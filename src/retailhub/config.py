@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
+from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from retailhub.domain.accounts import ChartOfAccounts
 from retailhub.domain.catalog import Location, LocationKind
@@ -55,6 +57,7 @@ class Settings:
     accounts: ChartOfAccounts
     dependency_timeout_seconds: int = 3600
     batch_size: int = 200
+    timezone: tzinfo = UTC
 
     def rules(self) -> HubRules:
         policy = PostingPolicy(
@@ -74,6 +77,7 @@ class Settings:
             },
             ownership=self.ownership,
             dependency_timeout_seconds=self.dependency_timeout_seconds,
+            timezone=self.timezone,
         )
 
 
@@ -122,8 +126,16 @@ def parse(data: dict[str, Any], path: Path | None = None) -> Settings:
         ownership=ownership,
         accounts=_accounts(data.get("accounts", {}), where),
         dependency_timeout_seconds=int(pipeline.get("dependency_timeout_seconds", 3600)),
+        timezone=_timezone(company.get("timezone", "UTC"), where),
         batch_size=int(pipeline.get("batch_size", 200)),
     )
+
+
+def _timezone(name: str, where: str) -> tzinfo:
+    try:
+        return ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"{where}: [company] timezone {name!r} is not an IANA time zone") from exc
 
 
 def _location(index: int, raw: dict[str, Any], where: str) -> Location:

@@ -42,6 +42,7 @@ def config_text(secret: str | None = None) -> str:
 [company]
 name = "Demo Outfitters"
 currency = "{CURRENCY}"
+timezone = "America/New_York"   # entries are dated by the business day here
 
 [[locations]]
 code = "WH"

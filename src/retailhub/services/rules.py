@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
 
 from retailhub.domain.inventory import ChannelAvailability
 from retailhub.domain.posting import PostingPolicy
@@ -19,6 +20,8 @@ class HubRules:
     ownership: Mapping[str, str] = field(default_factory=dict)
     # How long a delivery may wait for what it depends on before it becomes an exception.
     dependency_timeout_seconds: int = 3600
+    # Journal entries are dated by the business day where the company trades.
+    timezone: tzinfo = UTC
 
     def owner(self, entity: str) -> str:
         return self.ownership.get(entity, "retailhub")

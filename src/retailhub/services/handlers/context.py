@@ -28,6 +28,10 @@ class ApplyContext:
         if entry is not None:
             self.uow.ledger.post(entry, self.inbox_id, self.now)
 
+    def day(self, at: datetime) -> date:
+        """The business day an event falls on, in the company's time zone (for entry dates)."""
+        return at.astimezone(self.rules.timezone).date()
+
     def note(self, problem: Problem) -> None:
         self.problems.append(problem)
 
@@ -37,5 +41,4 @@ def order_key(source: str, order_id: str) -> str:
     return f"order:{source}:{order_id}"
 
 
-def day(at: datetime) -> date:
-    return at.date()
+

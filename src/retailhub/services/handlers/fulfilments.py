@@ -7,7 +7,7 @@ from retailhub.domain.events import FulfilmentReported
 from retailhub.domain.orders import DeliveryMethod, Fulfilment, FulfilmentKind
 from retailhub.domain.posting import CostLine, LineSlice, Recognition
 from retailhub.domain.problems import Blocked, Problem, ProblemType, Waiting
-from retailhub.services.handlers.context import ApplyContext, day, order_key
+from retailhub.services.handlers.context import ApplyContext, order_key
 from retailhub.services.handlers.stock import reconcile_reservations, record_sales
 from retailhub.services.ports import OrderRecord
 
@@ -65,7 +65,7 @@ def apply_fulfilment(record: OrderRecord, f: Fulfilment, ctx: ApplyContext) -> N
             costs.append(CostLine(state.sku, fl.quantity, state.unit_cost, location))
 
     source = ctx.source("fulfilment", f.fulfilment_id)
-    on = day(f.occurred_at)
+    on = ctx.day(f.occurred_at)
     if at_fulfilment:
         include_shipping = not record.shipping_recognised
         ctx.post(

@@ -13,7 +13,7 @@ from retailhub.domain import inventory
 from retailhub.domain.events import InventoryLevelReported
 from retailhub.domain.ledger import EntryBuilder
 from retailhub.domain.problems import Blocked, Problem, ProblemType
-from retailhub.services.handlers.context import ApplyContext, day
+from retailhub.services.handlers.context import ApplyContext
 
 
 def inventory_level_reported(event: InventoryLevelReported, ctx: ApplyContext) -> None:
@@ -80,7 +80,7 @@ def inventory_level_reported(event: InventoryLevelReported, ctx: ApplyContext) -
     b.credit(acc.inventory_adjustments, delta * item.unit_cost.amount, sku)
     ctx.post(
         b.build(
-            day(event.updated_at),
+            ctx.day(event.updated_at),
             f"Stock count of {sku} at {location}",
             ctx.source("inventory_level", ref),
             "count-adjustment",

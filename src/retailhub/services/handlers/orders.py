@@ -12,7 +12,7 @@ from retailhub.domain.events import OrderReported
 from retailhub.domain.orders import DeliveryMethod, Order, OrderLine
 from retailhub.domain.posting import LineSlice, Recognition
 from retailhub.domain.problems import Blocked, Problem, ProblemType, Waiting
-from retailhub.services.handlers.context import ApplyContext, day, order_key
+from retailhub.services.handlers.context import ApplyContext, order_key
 from retailhub.services.handlers.fulfilments import apply_fulfilment
 from retailhub.services.handlers.refunds import apply_refund
 from retailhub.services.handlers.stock import reconcile_reservations
@@ -152,7 +152,7 @@ def _capture_payment(record: OrderRecord, ctx: ApplyContext) -> None:
             order,
             delta,
             ctx.rules.posting,
-            day(order.created_at),
+            ctx.day(order.created_at),
             ctx.source("order", order.order_id),
         )
     )
@@ -178,7 +178,7 @@ def _recognise_at_order(record: OrderRecord, ctx: ApplyContext) -> None:
             include_shipping,
             record.location,
             ctx.rules.posting,
-            day(order.created_at),
+            ctx.day(order.created_at),
             ctx.source("order", order.order_id),
             rule=f"revenue-at-order:{sum(s.units for s in slices)}:{len(record.lines)}",
         )

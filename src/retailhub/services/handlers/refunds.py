@@ -15,7 +15,7 @@ from retailhub.domain.inventory import Movement
 from retailhub.domain.posting import CostLine, LineSlice, Recognition, RefundContext
 from retailhub.domain.problems import Blocked, Problem, ProblemType, Waiting
 from retailhub.domain.returns import Disposition, Refund, RefundLine
-from retailhub.services.handlers.context import ApplyContext, day, order_key
+from retailhub.services.handlers.context import ApplyContext, order_key
 from retailhub.services.handlers.stock import reconcile_reservations
 from retailhub.services.ports import LineState, OrderRecord
 
@@ -78,7 +78,7 @@ def apply_refund(record: OrderRecord, r: Refund, ctx: ApplyContext) -> None:
         tuple(reversed_slices), tuple(deposit_slices), record.shipping_recognised, location
     )
     source = ctx.source("refund", r.refund_id)
-    on = day(r.occurred_at)
+    on = ctx.day(r.occurred_at)
     ctx.post(posting.refund(order, r, rctx, ctx.rules.posting, on, source))
     ctx.post(
         posting.cost_of_sales(
