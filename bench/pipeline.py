@@ -30,6 +30,7 @@ from retailhub.bootstrap import Hub, bootstrap
 from retailhub.demo.retailer import DemoItem, config_text
 from retailhub.demo.run import load_retailer
 from retailhub.demo.trading_day import Delivery, TradingDay
+from retailhub.entrypoints.runtime import tune_gc
 from retailhub.services.intake import receive_many
 
 SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
@@ -102,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="Runs per size; the best is kept.")
     parser.add_argument("--db-dir", type=Path, default=None, help="Default: a temp directory.")
     args = parser.parse_args(argv)
+    tune_gc()  # as the CLI does
 
     print(
         f"Python {platform.python_version()} ({sys.implementation.name}), "

@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-from retail_shop import SECRET, Shop, open_shop
 
+from retail_shop import SECRET, Shop, open_shop
 from retailhub.demo.retailer import config_text
 
 pytestmark = pytest.mark.slow

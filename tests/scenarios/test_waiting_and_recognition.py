@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+
 from retail_shop import LOC, T0, Shop, after, open_shop
 
 

@@ -96,7 +96,7 @@ cash = "Assets:Cash-Drawers"
 
 [pipeline]
 dependency_timeout_seconds = 3600
-batch_size = 200
+batch_size = 500   # deliveries per transaction
 '''
 
 

@@ -85,12 +85,12 @@ def _credit_line_revenue(
     taxes = [(t.jurisdiction, s.share(t.amount)) for t in line.tax_lines]
     tax_total = sum(a for _, a in taxes)
     revenue = gross - (tax_total if taxes_included else 0)
-    memo = line.sku or line.title
+    # One line per account and dimension, not per SKU: the order lines are the sub-ledger.
     if line.gift_card:
-        b.credit(acc.gift_cards, sign * (revenue - discount), memo)
+        b.credit(acc.gift_cards, sign * (revenue - discount))
     else:
-        b.credit(acc.sales, sign * revenue, memo)
-        b.debit(acc.discounts, sign * discount, memo)
+        b.credit(acc.sales, sign * revenue)
+        b.debit(acc.discounts, sign * discount)
     for jurisdiction, amount in taxes:
         b.credit(acc.sales_tax_for(jurisdiction), sign * amount)
     return gross - discount + (0 if taxes_included else tax_total)
@@ -102,8 +102,8 @@ def _credit_shipping(
     paid = 0
     for sl in lines:
         tax = sl.tax
-        b.credit(acc.shipping, sl.price - (tax if taxes_included else 0), sl.title)
-        b.debit(acc.discounts, sl.discount, sl.title)
+        b.credit(acc.shipping, sl.price - (tax if taxes_included else 0))
+        b.debit(acc.discounts, sl.discount)
         for t in sl.tax_lines:
             b.credit(acc.sales_tax_for(t.jurisdiction), t.amount)
         paid += sl.price - sl.discount + (0 if taxes_included else tax)
@@ -164,11 +164,11 @@ def cost_of_sales(
     for c in lines:
         value = c.units * c.unit_cost
         if reverse:
-            b.debit(acc.inventory, value, c.sku, location=c.location)
-            b.credit(acc.cogs, value, c.sku, location=c.location)
+            b.debit(acc.inventory, value, location=c.location)
+            b.credit(acc.cogs, value, location=c.location)
         else:
-            b.debit(acc.cogs, value, c.sku, location=c.location)
-            b.credit(acc.inventory, value, c.sku, location=c.location)
+            b.debit(acc.cogs, value, location=c.location)
+            b.credit(acc.inventory, value, location=c.location)
     memo = "Cost of goods returned to stock" if reverse else "Cost of goods sold"
     return b.build(on, memo, source, "cogs-reversal" if reverse else "cogs")
 
@@ -194,7 +194,7 @@ def refund(
         owed += _credit_line_revenue(b, acc, s, order.taxes_included, -1)
     for s in ctx.deposit_slices:
         paid = s.customer_paid(order.taxes_included)
-        b.debit(acc.customer_deposits, paid, s.line.sku or s.line.title)
+        b.debit(acc.customer_deposits, paid)
         owed += paid
     owed += _debit_shipping_refund(b, acc, order, r, ctx.shipping_recognised)
     for tender in r.tenders:

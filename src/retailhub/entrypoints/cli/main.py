@@ -17,6 +17,7 @@ from retailhub.adapters.storage import queries
 from retailhub.bootstrap import DEFAULT_DB_URL, Hub, bootstrap
 from retailhub.domain.money import format_minor
 from retailhub.entrypoints.cli.captures import CaptureError, expand, read_capture
+from retailhub.entrypoints.runtime import tune_gc
 from retailhub.services import exception_actions
 from retailhub.services.intake import receive_many
 
@@ -60,6 +61,7 @@ def main(
     ] = Path(config_module.DEFAULT_CONFIG),
 ) -> None:
     state.db, state.config = db, config
+    tune_gc()
 
 
 def _hub() -> Hub:
