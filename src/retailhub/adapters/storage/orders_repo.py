@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, tuple_, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from retailhub.adapters.storage.buffer import WriteBuffer
@@ -104,8 +104,10 @@ class SqlOrderRepository:
         missing = [k for k in dict.fromkeys(idents) if k not in self._customers]
         for i in range(0, len(missing), _CHUNK):
             chunk = missing[i:i + _CHUNK]
-            stmt = select(customer_identities).where(tuple_(
-                customer_identities.c.system, customer_identities.c.external_id).in_(chunk))
+            systems = {system for system, _ in chunk}
+            stmt = select(customer_identities).where(
+                customer_identities.c.system.in_(systems),
+                customer_identities.c.external_id.in_([ext for _, ext in chunk]))
             for row in self.conn.execute(stmt):
                 self._customers[(row.system, row.external_id)] = int(row.customer_id)
             self._checked_customers.update(chunk)  # those not found are new customers
@@ -113,10 +115,15 @@ class SqlOrderRepository:
     def _load(self, keys: list[Key]) -> None:
         for key in keys:
             self._records[key] = None
-        rows = self.conn.execute(select(
-            orders.c.id, orders.c.source, orders.c.order_id, orders.c.document,
-            orders.c.location, orders.c.captured, orders.c.shipping_recognised,
-        ).where(tuple_(orders.c.source, orders.c.order_id).in_(keys))).all()
+        by_source: dict[str, list[str]] = {}
+        for source, order_id in keys:
+            by_source.setdefault(source, []).append(order_id)
+        rows = []
+        for source, ids in by_source.items():  # one column IN (...): SQLite uses the index
+            rows += self.conn.execute(select(
+                orders.c.id, orders.c.source, orders.c.order_id, orders.c.document,
+                orders.c.location, orders.c.captured, orders.c.shipping_recognised,
+            ).where(orders.c.source == source, orders.c.order_id.in_(ids))).all()
         by_pk: dict[int, OrderRecord] = {}
         for row in rows:
             record = OrderRecord(row.id, decode_order(row.document), row.location, row.captured,
