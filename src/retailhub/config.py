@@ -202,7 +202,7 @@ def _shopify(raw: dict[str, Any] | None, where: str) -> ShopifyConfig | None:
 
 
 def _accounts(raw: dict[str, Any], where: str) -> ChartOfAccounts:
-    known = {f.name for f in fields(ChartOfAccounts)}
+    known = {f.name for f in fields(ChartOfAccounts) if not f.name.startswith("_")}
     unknown = set(raw) - known
     if unknown:
         raise ConfigError(f"{where}: [accounts] unknown keys: {', '.join(sorted(unknown))}")

@@ -53,9 +53,18 @@ class ChartOfAccounts:
     bank: str = "Assets:Bank"
     gateways: Mapping[str, str] = field(default_factory=dict)
     jurisdictions: Mapping[str, str] = field(default_factory=dict)
+    # Derived names, memoised: posting asks for the same few accounts thousands of times.
+    _derived: dict[tuple[str, str | None], str] = field(
+        default_factory=dict, compare=False, repr=False)
 
     def clearing_for(self, gateway: str | None) -> str:
         """The payment clearing account of a gateway (gift cards redeem against their liability)."""
+        key = ("clearing", gateway)
+        if key not in self._derived:
+            self._derived[key] = self._clearing_for(gateway)
+        return self._derived[key]
+
+    def _clearing_for(self, gateway: str | None) -> str:
         name = (gateway or "unknown").strip()
         if name in self.gateways:
             return self.gateways[name]
@@ -64,6 +73,12 @@ class ChartOfAccounts:
         return f"{self.clearing}:{account_component(name)}"
 
     def sales_tax_for(self, jurisdiction: str) -> str:
+        key = ("tax", jurisdiction)
+        if key not in self._derived:
+            self._derived[key] = self._sales_tax_for(jurisdiction)
+        return self._derived[key]
+
+    def _sales_tax_for(self, jurisdiction: str) -> str:
         if jurisdiction in self.jurisdictions:
             return self.jurisdictions[jurisdiction]
         return f"{self.sales_tax}:{account_component(jurisdiction)}"

@@ -139,6 +139,11 @@ class LineState:
     reserved: int = 0
     reserved_location: str | None = None
 
+    def copy(self) -> LineState:
+        return LineState(self.line_id, self.sku, self.quantity, self.unit_cost, self.fulfilled,
+                         self.recognised, self.cancelled, self.returned, self.reversed,
+                         self.reserved, self.reserved_location)
+
 
 @dataclass(slots=True)
 class OrderRecord:

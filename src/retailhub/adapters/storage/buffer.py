@@ -17,16 +17,15 @@ from typing import Any
 @dataclass
 class WriteBuffer:
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    _undo: list[Callable[[], None]] = field(default_factory=list)
+    # An undo entry is either a list (pop its last row) or a function to call.
+    _undo: list[list[dict[str, Any]] | Callable[[], None]] = field(default_factory=list)
 
     def append(self, table: str, row: dict[str, Any]) -> None:
-        target = self.rows.setdefault(table, [])
+        target = self.rows.get(table)
+        if target is None:
+            target = self.rows[table] = []
         target.append(row)
-
-        def undo() -> None:
-            target.pop()
-
-        self._undo.append(undo)
+        self._undo.append(target)
 
     def on_undo(self, undo: Callable[[], None]) -> None:
         self._undo.append(undo)
@@ -36,7 +35,11 @@ class WriteBuffer:
 
     def undo_to(self, mark: int) -> None:
         while len(self._undo) > mark:
-            self._undo.pop()()
+            entry = self._undo.pop()
+            if isinstance(entry, list):
+                entry.pop()
+            else:
+                entry()
 
     def take(self, table: str) -> list[dict[str, Any]]:
         return self.rows.pop(table, [])

@@ -54,14 +54,16 @@ def executemany(conn: Connection, name: str, stmt: ClauseElement,
     prepared = _PREPARED.get(key)
     if prepared is None:
         prepared = _PREPARED[key] = _prepare(conn, name, stmt, list(rows[0]))
-    defaults, processors = prepared.defaults, prepared.processors
+    defaults, names = prepared.defaults, prepared.names
+    steps = [(n, prepared.processors[n], n in defaults) for n in names]
     params: list[Any] = []
     for row in rows:
         values = []
-        for n in prepared.names:
-            value = row[n] if n in row else defaults[n]
-            proc = processors[n]
-            values.append(proc(value) if proc is not None and value is not None else value)
-        params.append(tuple(values) if prepared.positional else dict(zip(prepared.names, values,
+        for n, proc, has_default in steps:
+            value = defaults[n] if has_default and n not in row else row[n]
+            if proc is not None and value is not None:
+                value = proc(value)
+            values.append(value)
+        params.append(tuple(values) if prepared.positional else dict(zip(names, values,
                                                                            strict=True)))
     conn.exec_driver_sql(prepared.sql, params)

@@ -8,7 +8,6 @@ snapshots registered in the write buffer's undo log.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -118,7 +117,7 @@ class SqlOrderRepository:
         by_source: dict[str, list[str]] = {}
         for source, order_id in keys:
             by_source.setdefault(source, []).append(order_id)
-        rows = []
+        rows: list[Any] = []
         for source, ids in by_source.items():  # one column IN (...): SQLite uses the index
             rows += self.conn.execute(select(
                 orders.c.id, orders.c.source, orders.c.order_id, orders.c.document,
@@ -160,7 +159,7 @@ class SqlOrderRepository:
     def _snapshot(self, key: Key, record: OrderRecord) -> None:
         """Register how to put ``record`` back as it is now, should the delivery fail."""
         saved = (record.order, record.location, record.captured, record.shipping_recognised,
-                 {lid: copy.copy(s) for lid, s in record.lines.items()},
+                 {lid: s.copy() for lid, s in record.lines.items()},
                  set(record.fulfilment_ids), set(record.refund_ids))
 
         def restore() -> None:

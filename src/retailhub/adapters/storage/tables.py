@@ -54,7 +54,8 @@ class UtcDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetimes are not stored; pass UTC-aware values")
-        value = value.astimezone(UTC)
+        if value.tzinfo is not UTC:  # most values are already UTC: skip the conversion
+            value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
@@ -73,8 +74,6 @@ inbox = Table(
     Column("source", String(40), nullable=False),
     Column("event_id", String(200), nullable=False),
     Column("topic", String(80), nullable=False),
-    Column("headers", JSON, nullable=False),
-    Column("body", LargeBinary, nullable=False),
     Column("received_at", UtcDateTime, nullable=False),
     Column("status", String(16), nullable=False),  # pending, waiting, applied, failed
     Column("attempts", Integer, nullable=False, default=0),
@@ -86,6 +85,15 @@ inbox = Table(
     UniqueConstraint("source", "event_id", name="uq_inbox_source_event"),
     Index("ix_inbox_status_id", "status", "id"),
     Index("ix_inbox_waiting_on", "waiting_on"),
+)
+
+# The raw delivery, apart from its processing state: marking a delivery applied then rewrites a
+# small row, not the whole payload (SQLite rewrites a row in full on every update).
+inbox_payloads = Table(
+    "inbox_payloads", metadata,
+    Column("inbox_id", Id, ForeignKey("inbox.id"), primary_key=True, autoincrement=False),
+    Column("headers", JSON, nullable=False),
+    Column("body", LargeBinary, nullable=False),
 )
 
 exceptions = Table(

@@ -67,8 +67,6 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=40), nullable=False),
         sa.Column("event_id", sa.String(length=200), nullable=False),
         sa.Column("topic", sa.String(length=80), nullable=False),
-        sa.Column("headers", sa.JSON(), nullable=False),
-        sa.Column("body", sa.LargeBinary(), nullable=False),
         sa.Column("received_at", UTC_DATETIME, nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
@@ -82,6 +80,16 @@ def upgrade() -> None:
     )
     op.create_index("ix_inbox_status_id", "inbox", ["status", "id"], unique=False)
     op.create_index("ix_inbox_waiting_on", "inbox", ["waiting_on"], unique=False)
+    op.create_table(
+        "inbox_payloads",
+        sa.Column("inbox_id", ID, autoincrement=False, nullable=False),
+        sa.Column("headers", sa.JSON(), nullable=False),
+        sa.Column("body", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["inbox_id"], ["inbox.id"], name=op.f("fk_inbox_payloads_inbox_id_inbox")
+        ),
+        sa.PrimaryKeyConstraint("inbox_id", name=op.f("pk_inbox_payloads")),
+    )
     op.create_table(
         "inventory_movements",
         sa.Column("id", ID, autoincrement=True, nullable=False),
@@ -369,6 +377,7 @@ def downgrade() -> None:
     op.drop_table("items")
     op.drop_table("inventory_positions")
     op.drop_table("inventory_movements")
+    op.drop_table("inbox_payloads")
     op.drop_table("inbox")
     op.drop_table("customers")
     op.drop_table("channel_stock_reports")
