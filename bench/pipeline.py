@@ -78,8 +78,10 @@ def run_size(size: int, per_order: float, seed: int, db_dir: Path, tag: str) -> 
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
     hub = new_hub(db_path)
-    items = load_retailer(hub, seed)  # not timed
-    deliveries = generate(items, seed, max(1, round(size / per_order)))  # not timed
+    orders = max(1, round(size / per_order))
+    # Stock in proportion to demand, so the day is not mostly sales from empty shelves.
+    items = load_retailer(hub, seed, stock_scale=max(1, orders // 400))  # not timed
+    deliveries = generate(items, seed, orders)  # not timed
     t0 = time.perf_counter()
     intake(hub, deliveries)
     t1 = time.perf_counter()

@@ -135,11 +135,13 @@ def catalog(rng: random.Random, size: int = 300) -> list[DemoItem]:
     return out
 
 
-def opening_stock(rng: random.Random, items: list[DemoItem]) -> list[tuple[str, str, int]]:
+def opening_stock(
+    rng: random.Random, items: list[DemoItem], scale: int = 1
+) -> list[tuple[str, str, int]]:
     """(sku, location, quantity): the warehouse holds most, the stores a shelf's worth."""
     out = []
     for d in items:
-        out.append((d.item.sku, "WH", rng.randint(20, 60)))
-        out.append((d.item.sku, "STORE-1", rng.randint(4, 12)))
-        out.append((d.item.sku, "STORE-2", rng.randint(4, 12)))
+        out.append((d.item.sku, "WH", scale * rng.randint(20, 60)))
+        out.append((d.item.sku, "STORE-1", scale * rng.randint(4, 12)))
+        out.append((d.item.sku, "STORE-2", scale * rng.randint(4, 12)))
     return out

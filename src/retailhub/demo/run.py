@@ -19,8 +19,12 @@ from retailhub.services.intake import receive
 Progress = Callable[[str, int, int], None]
 
 
-def load_retailer(hub: Hub, seed: int) -> list[Any]:
-    """The item master (with Shopify ids) and opening stock; idempotent across runs."""
+def load_retailer(hub: Hub, seed: int, stock_scale: int = 1) -> list[Any]:
+    """The item master (with Shopify ids) and opening stock; idempotent across runs.
+
+    ``stock_scale`` multiplies the opening stock, so a day of many thousand orders (the
+    benchmark) is not mostly sales from empty shelves.
+    """
     rng = random.Random(seed)
     items = catalog(rng)
     with hub.uow() as uow:
@@ -34,7 +38,7 @@ def load_retailer(hub: Hub, seed: int) -> list[Any]:
             "shopify",
         )
         rules = hub.settings.rules()
-        for sku, location, qty in opening_stock(rng, items):
+        for sku, location, qty in opening_stock(rng, items, stock_scale):
             receive_stock(uow, rules, sku, location, qty, DAY, f"opening:{sku}:{location}")
         uow.commit()
     return items

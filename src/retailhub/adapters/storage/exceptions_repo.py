@@ -35,7 +35,8 @@ class SqlExceptionRepository:
         headers: Mapping[str, str] | None = None,
         payload: bytes | None = None,
     ) -> int:
-        if inbox_id is not None and problem.blocking:
+        existing = None
+        if inbox_id is not None and problem.blocking:  # the same delivery failed again
             existing = self.conn.execute(
                 select(exceptions.c.id).where(
                     exceptions.c.inbox_id == inbox_id,
@@ -43,19 +44,23 @@ class SqlExceptionRepository:
                     exceptions.c.status.in_(("open", "retrying")),
                 )
             ).scalar()
-            if existing is not None:  # the same delivery failed the same way again
-                self.conn.execute(
-                    update(exceptions)
-                    .where(exceptions.c.id == existing)
-                    .values(
-                        status="open",
-                        reason=problem.reason,
-                        updated_at=at,
-                        attempts=exceptions.c.attempts + 1,
-                    )
+        elif not problem.blocking and problem.subject is not None:
+            # An advisory problem about a record already flagged (the same SKU still below
+            # zero after another sale) updates that exception instead of opening one more.
+            existing = self.conn.execute(
+                select(exceptions.c.id).where(
+                    exceptions.c.type == problem.type.value,
+                    exceptions.c.subject == problem.subject,
+                    exceptions.c.status == "open",
                 )
-                self._audit(existing, at, "system", "failed-again", problem.reason)
-                return int(existing)
+            ).scalar()
+        if existing is not None:
+            self.conn.execute(
+                update(exceptions).where(exceptions.c.id == existing).values(
+                    status="open", reason=problem.reason, updated_at=at,
+                    attempts=exceptions.c.attempts + 1))
+            self._audit(existing, at, "system", "seen-again", problem.reason)
+            return int(existing)
         exception_id = self.conn.execute(
             insert(exceptions)
             .values(

@@ -119,6 +119,7 @@ exceptions = Table(
     Column("correlation_id", String(64)),
     Index("ix_exceptions_status_type", "status", "type"),
     Index("ix_exceptions_inbox", "inbox_id"),
+    Index("ix_exceptions_type_subject", "type", "subject"),
 )
 
 exception_audit = Table(
