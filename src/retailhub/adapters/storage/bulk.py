@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy.engine import Connection
@@ -54,16 +55,19 @@ def executemany(conn: Connection, name: str, stmt: ClauseElement,
     prepared = _PREPARED.get(key)
     if prepared is None:
         prepared = _PREPARED[key] = _prepare(conn, name, stmt, list(rows[0]))
-    defaults, names = prepared.defaults, prepared.names
-    steps = [(n, prepared.processors[n], n in defaults) for n in names]
-    params: list[Any] = []
-    for row in rows:
-        values = []
-        for n, proc, has_default in steps:
-            value = defaults[n] if has_default and n not in row else row[n]
-            if proc is not None and value is not None:
-                value = proc(value)
-            values.append(value)
-        params.append(tuple(values) if prepared.positional else dict(zip(names, values,
-                                                                           strict=True)))
+    names = prepared.names
+    if prepared.defaults:  # constants in the statement (status="applied") are binds too
+        rows = [{**prepared.defaults, **row} for row in rows]
+    # Column-wise: pick the values out in C (itemgetter), convert only the columns that have a
+    # bind processor, and zip the columns back into rows.
+    picked = list(map(itemgetter(*names), rows)) if len(names) > 1 else [
+        (row[names[0]],) for row in rows]
+    columns = list(zip(*picked, strict=True))
+    for i, n in enumerate(names):
+        proc = prepared.processors[n]
+        if proc is not None:
+            columns[i] = tuple(proc(v) if v is not None else None for v in columns[i])
+    params: list[Any] = list(zip(*columns, strict=True))
+    if not prepared.positional:
+        params = [dict(zip(names, values, strict=True)) for values in params]
     conn.exec_driver_sql(prepared.sql, params)
