@@ -56,7 +56,7 @@ class Settings:
     ownership: dict[str, str]
     accounts: ChartOfAccounts
     dependency_timeout_seconds: int = 3600
-    batch_size: int = 500
+    batch_size: int = 1000
     timezone: tzinfo = UTC
 
     def rules(self) -> HubRules:
@@ -127,7 +127,7 @@ def parse(data: dict[str, Any], path: Path | None = None) -> Settings:
         accounts=_accounts(data.get("accounts", {}), where),
         dependency_timeout_seconds=int(pipeline.get("dependency_timeout_seconds", 3600)),
         timezone=_timezone(company.get("timezone", "UTC"), where),
-        batch_size=int(pipeline.get("batch_size", 500)),
+        batch_size=int(pipeline.get("batch_size", 1000)),
     )
 
 

@@ -96,7 +96,7 @@ cash = "Assets:Cash-Drawers"
 
 [pipeline]
 dependency_timeout_seconds = 3600
-batch_size = 500   # deliveries per transaction
+batch_size = 1000  # deliveries per transaction: throughput vs. how long a batch holds the write lock
 '''
 
 

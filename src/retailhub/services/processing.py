@@ -56,7 +56,7 @@ class Processor:
     sources: Mapping[str, WebhookSource]
     rules: HubRules
     clock: Clock
-    batch_size: int = 500
+    batch_size: int = 1000
 
     def run_until_idle(
         self, max_batches: int | None = None, on_batch: Callable[[int], None] | None = None
