@@ -25,7 +25,7 @@ test: $(STAMP)
 	$(BIN)/pytest
 
 bench: $(STAMP)
-	$(BIN)/python bench/pipeline.py --sizes 10000 100000
+	$(BIN)/python bench/pipeline.py --sizes 10000 100000 --repeat 3
 
 lock:
 	uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock

@@ -14,4 +14,4 @@ def tune_gc() -> None:
     out of collection altogether.
     """
     gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
+    gc.set_threshold(500_000, 50, 100)
