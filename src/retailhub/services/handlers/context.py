@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from retailhub.domain.ledger import JournalEntry, SourceRef
-from retailhub.domain.problems import Problem
-from retailhub.services.ports import UnitOfWork
+from retailhub.domain.orders import ExternalRef
+from retailhub.domain.problems import Blocked, Problem, ProblemType, Waiting
+from retailhub.services.ports import OrderRecord, UnitOfWork
 from retailhub.services.rules import HubRules
 
 
@@ -31,6 +32,23 @@ class ApplyContext:
     def day(self, at: datetime) -> date:
         """The business day an event falls on, in the company's time zone (for entry dates)."""
         return at.astimezone(self.rules.timezone).date()
+
+    def location(self, ref: ExternalRef, what: str) -> str:
+        """Our location code for a channel's location id; an unmapped one blocks the delivery."""
+        code = self.uow.catalog.location_for(ref)
+        if code is None:
+            raise Blocked(Problem(
+                ProblemType.UNKNOWN_LOCATION,
+                f"{what}: {ref.system} location {ref.id} is not mapped to a retailhub location",
+                subject=f"location:{ref.system}:{ref.id}"))
+        return code
+
+    def order(self, system: str, order_id: str, what: str) -> OrderRecord:
+        """The order a fact belongs to; if it has not arrived yet, the delivery waits for it."""
+        record = self.uow.orders.get(system, order_id)
+        if record is None:
+            raise Waiting(order_key(system, order_id), f"{what} arrived before order {order_id}")
+        return record
 
     def note(self, problem: Problem) -> None:
         self.problems.append(problem)

@@ -6,24 +6,17 @@ from retailhub.domain import inventory, posting
 from retailhub.domain.events import FulfilmentReported
 from retailhub.domain.orders import DeliveryMethod, Fulfilment, FulfilmentKind
 from retailhub.domain.posting import CostLine, LineSlice, Recognition
-from retailhub.domain.problems import Blocked, Problem, ProblemType, Waiting
+from retailhub.domain.problems import Blocked, Problem, ProblemType
 from retailhub.services.handlers.context import ApplyContext, order_key
-from retailhub.services.handlers.stock import reconcile_reservations, record_sales
+from retailhub.services.handlers.stock import record_sales, settle
 from retailhub.services.ports import OrderRecord
 
 
 def fulfilment_reported(event: FulfilmentReported, ctx: ApplyContext) -> None:
     f = event.fulfilment
-    record = ctx.uow.orders.get(event.channel_system, f.order_id)
-    if record is None:
-        raise Waiting(
-            order_key(event.channel_system, f.order_id),
-            f"fulfilment {f.fulfilment_id} arrived before order {f.order_id}",
-        )
+    record = ctx.order(event.channel_system, f.order_id, f"fulfilment {f.fulfilment_id}")
     apply_fulfilment(record, f, ctx)
-    reconcile_reservations(record, ctx)
-    ctx.uow.orders.save_state(record)
-    ctx.woken.add(order_key(event.channel_system, f.order_id))
+    settle(record, ctx)
 
 
 def apply_fulfilment(record: OrderRecord, f: Fulfilment, ctx: ApplyContext) -> None:
@@ -89,17 +82,7 @@ def apply_fulfilment(record: OrderRecord, f: Fulfilment, ctx: ApplyContext) -> N
 def _fulfilment_location(record: OrderRecord, f: Fulfilment, ctx: ApplyContext) -> str | None:
     if f.location is None:
         return record.location
-    code = ctx.uow.catalog.location_for(f.location)
-    if code is None:
-        raise Blocked(
-            Problem(
-                ProblemType.UNKNOWN_LOCATION,
-                f"fulfilment {f.fulfilment_id}: {f.location.system} location {f.location.id} is not "
-                "mapped to a retailhub location",
-                subject=f"location:{f.location.system}:{f.location.id}",
-            )
-        )
-    return code
+    return ctx.location(f.location, f"fulfilment {f.fulfilment_id}")
 
 
 def _kind(delivery: DeliveryMethod) -> FulfilmentKind:

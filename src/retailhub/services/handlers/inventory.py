@@ -27,15 +27,7 @@ def inventory_level_reported(event: InventoryLevelReported, ctx: ApplyContext) -
                 subject=f"inventory_item:{system}:{event.item.id}",
             )
         )
-    location = ctx.uow.catalog.location_for(event.location)
-    if location is None:
-        raise Blocked(
-            Problem(
-                ProblemType.UNKNOWN_LOCATION,
-                f"{system} location {event.location.id} is not mapped to a retailhub location",
-                subject=f"location:{system}:{event.location.id}",
-            )
-        )
+    location = ctx.location(event.location, f"{system} inventory level")
     last = ctx.uow.inventory.channel_report_at(system, event.item.id, event.location.id)
     if last is not None and event.updated_at <= last:
         return  # an older report than one we already hold: stale, nothing to do

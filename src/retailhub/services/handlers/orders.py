@@ -15,7 +15,7 @@ from retailhub.domain.problems import Blocked, Problem, ProblemType, Waiting
 from retailhub.services.handlers.context import ApplyContext, order_key
 from retailhub.services.handlers.fulfilments import apply_fulfilment
 from retailhub.services.handlers.refunds import apply_refund
-from retailhub.services.handlers.stock import reconcile_reservations
+from retailhub.services.handlers.stock import settle
 from retailhub.services.ports import LineState, OrderRecord
 
 
@@ -35,9 +35,7 @@ def order_reported(event: OrderReported, ctx: ApplyContext) -> None:
         _embedded(lambda f=fulfilment: apply_fulfilment(record, f, ctx), ctx)
     for refund in event.refunds:
         _embedded(lambda r=refund: apply_refund(record, r, ctx), ctx)
-    reconcile_reservations(record, ctx)
-    ctx.uow.orders.save_state(record)
-    ctx.woken.add(order_key(order.source, order.order_id))
+    settle(record, ctx)
 
 
 def _embedded(apply: object, ctx: ApplyContext) -> None:
@@ -95,18 +93,7 @@ def _take_newer_snapshot(record: OrderRecord, order: Order, ctx: ApplyContext) -
 
 def _order_location(order: Order, ctx: ApplyContext) -> str | None:
     if order.location is not None:
-        code = ctx.uow.catalog.location_for(order.location)
-        if code is None:
-            raise Blocked(
-                Problem(
-                    ProblemType.UNKNOWN_LOCATION,
-                    f"order {order.name}: {order.location.system} location {order.location.id} "
-                    "is not mapped to a retailhub location",
-                    subject=f"location:{order.location.system}:{order.location.id}",
-                    amount=order.total_price,
-                )
-            )
-        return code
+        return ctx.location(order.location, f"order {order.name}")
     return ctx.rules.default_location(order.channel)
 
 

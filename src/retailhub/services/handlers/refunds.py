@@ -16,22 +16,15 @@ from retailhub.domain.posting import CostLine, LineSlice, Recognition, RefundCon
 from retailhub.domain.problems import Blocked, Problem, ProblemType, Waiting
 from retailhub.domain.returns import Disposition, Refund, RefundLine
 from retailhub.services.handlers.context import ApplyContext, order_key
-from retailhub.services.handlers.stock import reconcile_reservations
+from retailhub.services.handlers.stock import settle
 from retailhub.services.ports import LineState, OrderRecord
 
 
 def refund_reported(event: RefundReported, ctx: ApplyContext) -> None:
     r = event.refund
-    record = ctx.uow.orders.get(event.channel_system, r.order_id)
-    if record is None:
-        raise Waiting(
-            order_key(event.channel_system, r.order_id),
-            f"refund {r.refund_id} arrived before order {r.order_id}",
-        )
+    record = ctx.order(event.channel_system, r.order_id, f"refund {r.refund_id}")
     apply_refund(record, r, ctx)
-    reconcile_reservations(record, ctx)
-    ctx.uow.orders.save_state(record)
-    ctx.woken.add(order_key(event.channel_system, r.order_id))
+    settle(record, ctx)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,18 +132,7 @@ def _plan(record: OrderRecord, r: Refund, at_order: bool, ctx: ApplyContext) -> 
 
 
 def _location(rl: RefundLine, ctx: ApplyContext, r: Refund) -> str | None:
-    if rl.location is None:
-        return None
-    code = ctx.uow.catalog.location_for(rl.location)
-    if code is None:
-        raise Blocked(
-            Problem(
-                ProblemType.UNKNOWN_LOCATION,
-                f"refund {r.refund_id}: {rl.location.system} location {rl.location.id} is not mapped",
-                subject=f"location:{rl.location.system}:{rl.location.id}",
-            )
-        )
-    return code
+    return ctx.location(rl.location, f"refund {r.refund_id}") if rl.location else None
 
 
 def _goods_back(p: _Plan, r: Refund, ref: str, costs: list[CostLine]) -> list[Movement]:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from retailhub.domain import inventory
 from retailhub.domain.inventory import Movement
 from retailhub.domain.problems import Problem, ProblemType
-from retailhub.services.handlers.context import ApplyContext
+from retailhub.services.handlers.context import ApplyContext, order_key
 from retailhub.services.ports import OrderRecord
 
 
@@ -41,6 +41,13 @@ def reconcile_reservations(record: OrderRecord, ctx: ApplyContext) -> None:
             state.reserved_location = record.location
     if movements:
         ctx.uow.inventory.record(movements, ctx.inbox_id)
+
+
+def settle(record: OrderRecord, ctx: ApplyContext) -> None:
+    """After any fact on an order: reservations to what is open, state saved, waiters woken."""
+    reconcile_reservations(record, ctx)
+    ctx.uow.orders.save_state(record)
+    ctx.woken.add(order_key(record.order.source, record.order.order_id))
 
 
 def record_sales(movements: Sequence[Movement], ctx: ApplyContext) -> None:
