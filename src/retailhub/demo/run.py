@@ -74,6 +74,7 @@ def summary(hub: Hub, intake: dict[str, int], sample_skus: list[str]) -> dict[st
         rules = hub.settings.rules().availability
         atp = {sku: queries.atp(conn, sku, dict(rules)) for sku in sample_skus}
         open_by_type = queries.open_exceptions_by_type(conn)
+        story = queries.order_story(conn, "#1001")  # the seed's story is the day's first order
     return {
         "events_received": intake["accepted"] + intake["duplicate"] + intake["rejected"],
         "events_accepted": intake["accepted"],
@@ -88,6 +89,7 @@ def summary(hub: Hub, intake: dict[str, int], sample_skus: list[str]) -> dict[st
         "refunds": docs["refunds"],
         "returns": docs["returns"],
         "atp": atp,
+        "story": story,
         "trial_balance": {
             "debits": sum(r["debits"] for r in tb),
             "credits": sum(r["credits"] for r in tb),

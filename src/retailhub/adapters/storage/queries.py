@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 from retailhub.adapters.storage.tables import (
     exceptions,
+    fulfilments,
     inbox,
     inventory_positions,
     journal_lines,
@@ -127,3 +128,25 @@ def document_counts(conn: Connection) -> dict[str, int]:
             ).scalar_one()
         ),
     }
+
+
+def order_story(conn: Connection, name: str) -> dict[str, Any] | None:
+    """One order's journey: where it was fulfilled, what came back where, what was refunded."""
+    order = conn.execute(select(orders.c.id, orders.c.name, orders.c.channel, orders.c.delivery,
+                                orders.c.total_price, orders.c.currency)
+                         .where(orders.c.name == name)).first()
+    if order is None:
+        return None
+    fulfilled = [{"kind": r.kind, "location": r.location, "lines": r.lines}
+                 for r in conn.execute(select(fulfilments).where(fulfilments.c.order_pk == order.id)
+                                       .order_by(fulfilments.c.occurred_at))]
+    returned = [{"sku": r.sku, "quantity": r.quantity, "disposition": r.disposition,
+                 "location": r.location, "refund": r.amount}
+                for r in conn.execute(
+                    select(refund_lines.c.sku, refund_lines.c.quantity, refund_lines.c.disposition,
+                           refund_lines.c.location, refunds.c.amount)
+                    .join(refunds, refunds.c.id == refund_lines.c.refund_pk)
+                    .where(refunds.c.order_pk == order.id))]
+    return {"order": order.name, "channel": order.channel, "delivery": order.delivery,
+            "total": order.total_price, "currency": order.currency,
+            "fulfilments": fulfilled, "returns": returned}

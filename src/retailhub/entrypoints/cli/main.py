@@ -146,6 +146,15 @@ def _print_summary(r: dict[str, Any], currency: str) -> None:
         f"orders {r['orders']} (cancelled {r['cancelled_orders']})  refunds "
         f"{r['refunds']}  returns {r['returns']}"
     )
+    story = r.get("story")
+    if story:
+        picked = ", ".join(f"{f['kind']} at {f['location']}" for f in story["fulfilments"])
+        back = ", ".join(f"{x['quantity']} {x['sku']} ({x['disposition']}) at {x['location']}, "
+                         f"refunded {format_minor(x['refund'], story['currency'])}"
+                         for x in story["returns"])
+        console.print(f"the seed's story, order {story['order']} "
+                      f"({format_minor(story['total'], story['currency'])} online): "
+                      f"{picked or 'not fulfilled'}; returned: {back or 'nothing'}")
     atp = Table("SKU", *next(iter(r["atp"].values())).keys(), title="Available to promise")
     for sku, by_channel in r["atp"].items():
         atp.add_row(sku, *(str(v) for v in by_channel.values()))
