@@ -140,9 +140,19 @@ class LineState:
     reserved_location: str | None = None
 
     def copy(self) -> LineState:
-        return LineState(self.line_id, self.sku, self.quantity, self.unit_cost, self.fulfilled,
-                         self.recognised, self.cancelled, self.returned, self.reversed,
-                         self.reserved, self.reserved_location)
+        return LineState(
+            self.line_id,
+            self.sku,
+            self.quantity,
+            self.unit_cost,
+            self.fulfilled,
+            self.recognised,
+            self.cancelled,
+            self.returned,
+            self.reversed,
+            self.reserved,
+            self.reserved_location,
+        )
 
 
 @dataclass(slots=True)
@@ -209,8 +219,6 @@ class CatalogRepository(Protocol):
     def sku_for(self, ref: ExternalRef, kind: str) -> str | None: ...
 
     def location_for(self, ref: ExternalRef) -> str | None: ...
-
-    def location_exists(self, code: str) -> bool: ...
 
 
 class InventoryRepository(Protocol):

@@ -85,12 +85,6 @@ class SqlCatalogRepository:
             ).scalar()
         return self._locations[key]
 
-    def location_exists(self, code: str) -> bool:
-        return (
-            self.conn.execute(select(locations.c.code).where(locations.c.code == code)).first()
-            is not None
-        )
-
     # -- writes (master data import, init) ---------------------------------------------------
 
     def save_location(self, location: Location) -> None:
