@@ -249,7 +249,12 @@ class InventoryRepository(Protocol):
 
 class LedgerRepository(Protocol):
     def post(self, entry: JournalEntry, inbox_id: int | None, at: datetime) -> bool:
-        """Post once per ``entry.key``; ``False`` if an entry with that key already exists."""
+        """Post once per ``entry.key``.
+
+        ``False`` when this unit of work already holds an entry with that key. An entry posted
+        by an earlier unit of work may not be known yet; it is skipped when the batch is
+        written, so the ledger still holds exactly one entry per key.
+        """
 
     def trial_balance(self) -> dict[tuple[str, str], int]: ...
 
@@ -286,7 +291,9 @@ class UnitOfWork(Protocol):
 
 
 class Savepoint(Protocol):
-    """Leaving the block with an exception undoes every change made inside it."""
+    """Leaving the block with an exception undoes every change made inside it through the
+    domain repositories (orders, inventory, ledger). Handlers run inside one; inbox marks and
+    exceptions are written by the processor outside it and are not undone."""
 
     def __enter__(self) -> object: ...
 

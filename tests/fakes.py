@@ -1,0 +1,345 @@
+"""In-memory fakes of the ports in ``retailhub.services.ports``, for tests with no database.
+
+They keep the SQL adapters' semantics: ``orders.get`` returns the same record throughout, the
+ledger posts once per key, positions fold the movements, a savepoint left with an exception
+undoes everything done inside it, and leaving the unit of work uncommitted rolls back. Snapshots
+are deep copies: correct rather than fast.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
+from typing import Any
+
+from retailhub.domain import inventory, ledger
+from retailhub.domain.catalog import Item
+from retailhub.domain.customers import Customer
+from retailhub.domain.inventory import Movement, Position
+from retailhub.domain.ledger import JournalEntry
+from retailhub.domain.orders import ExternalRef, Fulfilment, Order
+from retailhub.domain.problems import DEFAULT_OWNERS, Problem
+from retailhub.domain.returns import Refund
+from retailhub.services.ports import Delivery, InboxRow, LineState, OrderRecord
+
+_LIVE = ("open", "retrying")
+
+
+class _Snapshots:
+    """For dataclass repositories: a snapshot is a deep copy of every field."""
+
+    def snapshot(self) -> Any:
+        state = {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+        return copy.deepcopy(state)
+
+    def restore(self, state: Any) -> None:
+        for name, value in copy.deepcopy(state).items():
+            setattr(self, name, value)
+
+
+@dataclass
+class FakeInboxRepository(_Snapshots):
+    """The inbox: deliveries by id, deduplicated by (source, event id), claimed in id order."""
+
+    rows: dict[int, Delivery] = field(default_factory=dict)
+    waiting_on: dict[int, str] = field(default_factory=dict)
+    duplicates: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def add(self, source: str, event_id: str, topic: str, headers: Mapping[str, str],
+            body: bytes, received_at: datetime, correlation_id: str) -> int | None:
+        if (source, event_id) in {(d.source, d.event_id) for d in self.rows.values()}:
+            return None
+        inbox_id = max(self.rows, default=0) + 1
+        self.rows[inbox_id] = Delivery(inbox_id, source, event_id, topic, dict(headers), body,
+                                       received_at, "pending", 0, correlation_id)
+        return inbox_id
+
+    def add_many(self, rows: Sequence[InboxRow]) -> set[str]:
+        stored = set()
+        for r in rows:
+            if self.add(r.source, r.event_id, r.topic, r.headers, r.body, r.received_at,
+                        r.correlation_id) is None:
+                self.count_duplicate(r.source, r.event_id)
+            else:
+                stored.add(r.correlation_id)
+        return stored
+
+    def count_duplicate(self, source: str, event_id: str) -> None:
+        self.duplicates[(source, event_id)] = self.duplicates.get((source, event_id), 0) + 1
+
+    def claim_pending(self, limit: int) -> list[Delivery]:
+        return [d for _, d in sorted(self.rows.items()) if d.status == "pending"][:limit]
+
+    def get(self, inbox_id: int) -> Delivery | None:
+        return self.rows.get(inbox_id)
+
+    def _mark(self, inbox_id: int, status: str) -> None:
+        d = self.rows[inbox_id]
+        self.rows[inbox_id] = replace(d, status=status, attempts=d.attempts + 1)
+
+    def mark_applied(self, inbox_id: int, at: datetime) -> None:
+        self._mark(inbox_id, "applied")
+        self.waiting_on.pop(inbox_id, None)
+
+    def mark_waiting(self, inbox_id: int, dependency: str, reason: str) -> None:
+        self._mark(inbox_id, "waiting")
+        self.waiting_on[inbox_id] = dependency
+
+    def mark_failed(self, inbox_id: int, reason: str) -> None:
+        self._mark(inbox_id, "failed")  # keeps what it waited on, as the SQL inbox does
+
+    def requeue(self, inbox_id: int) -> None:
+        self.rows[inbox_id] = replace(self.rows[inbox_id], status="pending")
+
+    def _sleeping(self) -> dict[int, str]:
+        return {i: dep for i, dep in self.waiting_on.items()
+                if self.rows[i].status in ("waiting", "failed")}
+
+    def wake(self, dependency: str) -> int:
+        woken = [i for i, dep in self._sleeping().items() if dep == dependency]
+        for inbox_id in woken:
+            self.requeue(inbox_id)
+        return len(woken)
+
+    def waiting_dependencies(self) -> set[str]:
+        return set(self._sleeping().values())
+
+    def expired_waiting(self, received_before: datetime) -> list[Delivery]:
+        return [d for _, d in sorted(self.rows.items())
+                if d.status == "waiting" and d.received_at < received_before]
+
+
+@dataclass
+class FakeExceptionRepository(_Snapshots):
+    """The exception queue as dicts; a problem seen again reopens its exception, as in SQL."""
+
+    rows: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def raise_problem(self, problem: Problem, at: datetime, source: str | None,
+                      inbox_id: int | None, correlation_id: str | None,
+                      headers: Mapping[str, str] | None = None,
+                      payload: bytes | None = None) -> int:
+        for eid, row in self.rows.items():
+            again = (  # the same delivery failed again, or an advisory about the same record
+                (inbox_id is not None and problem.blocking and row["inbox_id"] == inbox_id
+                 and row["status"] in _LIVE)
+                or (not problem.blocking and problem.subject is not None
+                    and row["subject"] == problem.subject and row["status"] == "open"))
+            if row["type"] == problem.type and again:
+                row.update(status="open", reason=problem.reason, attempts=row["attempts"] + 1)
+                return eid
+        eid = len(self.rows) + 1
+        self.rows[eid] = {
+            "id": eid, "type": problem.type, "status": "open", "blocking": problem.blocking,
+            "owner": DEFAULT_OWNERS[problem.type].value, "reason": problem.reason,
+            "subject": problem.subject, "amount": problem.amount, "source": source,
+            "inbox_id": inbox_id, "correlation_id": correlation_id, "headers": headers,
+            "payload": payload, "attempts": 1, "created_at": at}
+        return eid
+
+    def resolve_for_delivery(self, inbox_id: int, at: datetime, note: str) -> int:
+        ids = [eid for eid, r in self.rows.items()
+               if r["inbox_id"] == inbox_id and r["blocking"] and r["status"] in _LIVE]
+        for eid in ids:
+            self.set_status(eid, "resolved", at, "system", note)
+        return len(ids)
+
+    def get(self, exception_id: int) -> Mapping[str, object] | None:
+        return self.rows.get(exception_id)
+
+    def open_ids(self) -> list[int]:
+        return sorted(eid for eid, r in self.rows.items() if r["status"] == "open")
+
+    def set_status(self, exception_id: int, status: str, at: datetime, actor: str,
+                   note: str) -> None:
+        self.rows[exception_id].update(status=status, note=note)
+
+
+def _copy_fields(source: object, target: object) -> None:
+    for f in fields(target):  # type: ignore[arg-type]
+        setattr(target, f.name, getattr(source, f.name))
+
+
+class FakeOrderRepository:
+    """Orders by (source, order id), an identity map. Records are restored *in place*, so a
+    handler still holding a record after a failed savepoint sees it as it was."""
+
+    def __init__(self) -> None:
+        self.records: dict[tuple[str, str], OrderRecord] = {}
+        self.customers: dict[tuple[str, str], int] = {}
+
+    def snapshot(self) -> Any:
+        return {key: (r, copy.deepcopy(r)) for key, r in self.records.items()}, dict(self.customers)
+
+    def restore(self, state: Any) -> None:
+        saved, customers = state
+        self.records, self.customers = {}, dict(customers)
+        for key, (record, was) in saved.items():
+            was = copy.deepcopy(was)
+            lines = {lid: record.lines.get(lid, s) for lid, s in was.lines.items()}
+            for lid, s in was.lines.items():
+                _copy_fields(s, lines[lid])
+            _copy_fields(was, record)
+            record.lines = lines
+            self.records[key] = record
+
+    def prefetch(self, keys: Iterable[tuple[str, str]],
+                 customers_of: Iterable[Customer] = ()) -> None:
+        """Nothing to read ahead in memory."""
+
+    def save_state(self, record: OrderRecord) -> None:
+        """Nothing to write: the record in the map is the stored state."""
+
+    update_snapshot = save_state
+
+    def get(self, source: str, order_id: str) -> OrderRecord | None:
+        return self.records.get((source, order_id))
+
+    def add(self, order: Order, location: str | None, lines: Sequence[LineState],
+            customer_id: int | None, at: datetime) -> OrderRecord:
+        record = OrderRecord(len(self.records) + 1, order, location, 0, False)
+        self.add_lines(record, lines)
+        self.records[(order.source, order.order_id)] = record
+        return record
+
+    def add_lines(self, record: OrderRecord, lines: Sequence[LineState]) -> None:
+        record.lines.update({s.line_id: s for s in lines})
+
+    def fulfilment_exists(self, record: OrderRecord, fulfilment_id: str) -> bool:
+        return fulfilment_id in record.fulfilment_ids
+
+    def add_fulfilment(self, record: OrderRecord, f: Fulfilment, kind: str,
+                       location: str | None) -> None:
+        record.fulfilment_ids.add(f.fulfilment_id)
+
+    def refund_exists(self, record: OrderRecord, refund_id: str) -> bool:
+        return refund_id in record.refund_ids
+
+    def add_refund(self, record: OrderRecord, r: Refund, location: str | None,
+                   skus: Mapping[str, str | None], locations: Sequence[str | None]) -> None:
+        record.refund_ids.add(r.refund_id)
+
+    def upsert_customer(self, customer: Customer) -> int:
+        key = (customer.identity.system, customer.identity.external_id)
+        return self.customers.setdefault(key, len(self.customers) + 1)
+
+
+@dataclass
+class FakeCatalogRepository:
+    """Read-only master data: items by SKU, SKUs by (system, kind, external id) and location
+    codes by (system, external id)."""
+
+    items: dict[str, Item]
+    identities: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    locations: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def item(self, sku: str) -> Item | None:
+        return self.items.get(sku)
+
+    def sku_for(self, ref: ExternalRef, kind: str) -> str | None:
+        return self.identities.get((ref.system, kind, ref.id))
+
+    def location_for(self, ref: ExternalRef) -> str | None:
+        return self.locations.get((ref.system, ref.id))
+
+    def location_exists(self, code: str) -> bool:
+        return code in self.locations.values()
+
+
+@dataclass
+class FakeInventoryRepository(_Snapshots):
+    """Movements appended in order; positions are always the fold of them."""
+
+    movements: list[tuple[Movement, int | None]] = field(default_factory=list)
+    reports: dict[tuple[str, str, str], tuple[str, str, int, datetime, int]] = field(
+        default_factory=dict)
+
+    def record(self, movements: Iterable[Movement], inbox_id: int | None) -> None:
+        self.movements += [(m, inbox_id) for m in movements]
+
+    def prefetch(self, skus: Iterable[str]) -> None:
+        """Nothing to read ahead in memory."""
+
+    def position(self, sku: str, location: str) -> Position:
+        folded = inventory.fold(m for m, _ in self.movements)
+        return folded.get((sku, location), Position(sku, location))
+
+    def positions(self, sku: str) -> list[Position]:
+        folded = inventory.fold(m for m, _ in self.movements)
+        return [p for (s, _), p in sorted(folded.items()) if s == sku]
+
+    def channel_report_at(self, system: str, item: str, location: str) -> datetime | None:
+        report = self.reports.get((system, item, location))
+        return report[3] if report else None
+
+    def save_channel_report(self, system: str, item: str, location: str, sku: str,
+                            location_code: str, available: int, at: datetime,
+                            inbox_id: int) -> None:
+        self.reports[(system, item, location)] = (sku, location_code, available, at, inbox_id)
+
+
+@dataclass
+class FakeLedgerRepository(_Snapshots):
+    """Journal entries by idempotency key; the trial balance is folded from them."""
+
+    entries: dict[str, JournalEntry] = field(default_factory=dict)
+
+    def post(self, entry: JournalEntry, inbox_id: int | None, at: datetime) -> bool:
+        if entry.key in self.entries:
+            return False
+        self.entries[entry.key] = entry
+        return True
+
+    def trial_balance(self) -> dict[tuple[str, str], int]:
+        return ledger.trial_balance(self.entries.values())
+
+
+class FakeUnitOfWork:
+    """All the fakes behind one unit of work; counts commits and explicit rollbacks."""
+
+    def __init__(self, catalog: FakeCatalogRepository) -> None:
+        self.inbox = FakeInboxRepository()
+        self.exceptions = FakeExceptionRepository()
+        self.orders = FakeOrderRepository()
+        self.catalog = catalog
+        self.inventory = FakeInventoryRepository()
+        self.ledger = FakeLedgerRepository()
+        self.commits = self.rollbacks = 0
+        self._committed = self.snapshot()
+
+    def snapshot(self) -> list[Any]:
+        """Everything a transaction can change (the catalog is read-only here)."""
+        stores = (self.inbox, self.exceptions, self.orders, self.inventory, self.ledger)
+        return [(store, store.snapshot()) for store in stores]
+
+    def restore(self, state: list[Any]) -> None:
+        for store, saved in state:
+            store.restore(saved)
+
+    def __enter__(self) -> FakeUnitOfWork:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.restore(self._committed)  # like a transaction left open: nothing uncommitted stays
+
+    def commit(self) -> None:
+        self.commits += 1
+        self._committed = self.snapshot()
+
+    def rollback(self) -> None:
+        self.rollbacks += 1
+        self.restore(self._committed)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Snapshot everything on entry; put it back if the block raises."""
+        state = self.snapshot()
+        try:
+            yield
+        except BaseException:
+            self.restore(state)
+            raise
+
