@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from operator import itemgetter
 from typing import Any, cast
 
@@ -66,8 +67,50 @@ def executemany(conn: Connection, name: str, stmt: ClauseElement,
     for i, n in enumerate(names):
         proc = prepared.processors[n]
         if proc is not None:
-            columns[i] = tuple(proc(v) if v is not None else None for v in columns[i])
+            columns[i] = _convert(proc, columns[i])
     params: list[Any] = list(zip(*columns, strict=True))
     if not prepared.positional:
         params = [dict(zip(names, values, strict=True)) for values in params]
     conn.exec_driver_sql(prepared.sql, params)
+
+
+def _convert(proc: Callable[[Any], Any], column: Sequence[Any]) -> tuple[Any, ...]:
+    """Apply a bind processor down a column, once per distinct date or time.
+
+    A batch's timestamps repeat (every line of an entry, every movement of a fulfilment), and
+    formatting a datetime is the costliest processor there is.
+    """
+    sample = next((v for v in column if v is not None), None)
+    if not isinstance(sample, date):  # datetime is a date too
+        return tuple(proc(v) if v is not None else None for v in column)
+    seen: dict[Any, Any] = {}
+    out: list[Any] = []
+    for v in column:
+        if v is None:
+            out.append(None)
+        elif v in seen:
+            out.append(seen[v])
+        else:
+            out.append(seen.setdefault(v, proc(v)))
+    return tuple(out)
+
+
+def raw_rows(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """A plain SELECT straight on the driver, for reads of many rows of plain values.
+
+    Write placeholders as ``?``; they are adapted to the driver's style. Only for columns that
+    need no type conversion (integers, text, bytes): SQLAlchemy's result processing is skipped.
+    """
+    if conn.dialect.paramstyle != "qmark":
+        sql = sql.replace("?", "%s")
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, tuple(params))
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def marks(n: int) -> str:
+    """``?, ?, ?`` for an IN list of ``n`` values."""
+    return ", ".join("?" * n)

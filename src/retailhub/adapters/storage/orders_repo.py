@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from retailhub.adapters.storage.buffer import WriteBuffer
-from retailhub.adapters.storage.bulk import executemany
+from retailhub.adapters.storage.bulk import executemany, marks, raw_rows
 from retailhub.adapters.storage.codec import decode_order, encode_order
 from retailhub.adapters.storage.ids import IdAllocator
 from retailhub.adapters.storage.tables import (
@@ -119,32 +119,32 @@ class SqlOrderRepository:
             by_source.setdefault(source, []).append(order_id)
         rows: list[Any] = []
         for source, ids in by_source.items():  # one column IN (...): SQLite uses the index
-            rows += self.conn.execute(select(
-                orders.c.id, orders.c.source, orders.c.order_id, orders.c.document,
-                orders.c.location, orders.c.captured, orders.c.shipping_recognised,
-            ).where(orders.c.source == source, orders.c.order_id.in_(ids))).all()
+            rows += raw_rows(self.conn, (
+                "SELECT id, source, order_id, document, location, captured, shipping_recognised "
+                f"FROM orders WHERE source = ? AND order_id IN ({marks(len(ids))})"),
+                [source, *ids])
         by_pk: dict[int, OrderRecord] = {}
-        for row in rows:
-            record = OrderRecord(row.id, decode_order(row.document), row.location, row.captured,
-                                 row.shipping_recognised)
-            self._records[(row.source, row.order_id)] = by_pk[row.id] = record
-            self._stored_lines[row.id] = {}
-            self._stored_state[row.id] = (record.order, *_state(record))
+        for pk, source, order_id, document, location, captured, shipping in rows:
+            record = OrderRecord(pk, decode_order(bytes(document)), location, captured,
+                                 bool(shipping))
+            self._records[(source, order_id)] = by_pk[pk] = record
+            self._stored_lines[pk] = {}
+            self._stored_state[pk] = (record.order, *_state(record))
         if not by_pk:
             return
         pks = list(by_pk)
-        for line in self.conn.execute(select(order_lines).where(order_lines.c.order_pk.in_(pks))):
-            by_pk[line.order_pk].lines[line.line_id] = LineState(
-                line.line_id, line.sku, line.quantity, line.unit_cost, line.fulfilled,
-                line.recognised, line.cancelled, line.returned, line.reversed, line.reserved,
-                line.reserved_location)
-            self._stored_lines[line.order_pk][line.line_id] = _counters(
-                by_pk[line.order_pk].lines[line.line_id])
-        for pk, fid in self.conn.execute(select(fulfilments.c.order_pk, fulfilments.c.fulfilment_id)
-                                         .where(fulfilments.c.order_pk.in_(pks))):
+        columns = ", ".join(("order_pk", "line_id", "sku", "unit_cost", *_COUNTERS))
+        for pk, line_id, sku, unit_cost, *counters in raw_rows(
+                self.conn, f"SELECT {columns} FROM order_lines WHERE order_pk IN ({marks(len(pks))})",
+                pks):
+            state = LineState(line_id, sku, counters[0], unit_cost, *counters[1:])
+            by_pk[pk].lines[line_id] = state
+            self._stored_lines[pk][line_id] = _counters(state)
+        for pk, fid in raw_rows(self.conn, "SELECT order_pk, fulfilment_id FROM fulfilments "
+                                f"WHERE order_pk IN ({marks(len(pks))})", pks):
             by_pk[pk].fulfilment_ids.add(fid)
-        for pk, rid in self.conn.execute(select(refunds.c.order_pk, refunds.c.refund_id)
-                                         .where(refunds.c.order_pk.in_(pks))):
+        for pk, rid in raw_rows(self.conn, "SELECT order_pk, refund_id FROM refunds "
+                                f"WHERE order_pk IN ({marks(len(pks))})", pks):
             by_pk[pk].refund_ids.add(rid)
 
     def get(self, source: str, order_id: str) -> OrderRecord | None:
