@@ -13,10 +13,11 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from retailhub.adapters.storage import queries
 from retailhub.bootstrap import Hub
-from retailhub.services.intake import receive
+from retailhub.services.intake import Receipt, receive
 
 MAX_BODY_BYTES = 2 * 1024 * 1024  # Shopify order payloads are well under this
 
@@ -59,9 +60,16 @@ def create_app(hub: Hub, run_worker: bool = True, poll_seconds: float = 0.5) -> 
         body = await request.body()
         if len(body) > MAX_BODY_BYTES:
             return _problem(413, "Payload too large", f"limit is {MAX_BODY_BYTES} bytes")
-        with hub.uow() as uow:
-            receipt = receive(uow, source, dict(request.headers), body, hub.clock())
-            uow.commit()
+        def store() -> Receipt:
+            with hub.uow() as uow:
+                stored = receive(uow, source, headers, body, hub.clock())
+                uow.commit()
+                return stored
+
+        headers = dict(request.headers)
+        # The write may wait for the worker's batch to commit: do it off the event loop so
+        # other deliveries are still read and answered meanwhile.
+        receipt = await run_in_threadpool(store)
         if receipt.status == "rejected":
             return _problem(
                 401, "Signature verification failed", f"kept as exception {receipt.exception_id}"
