@@ -13,12 +13,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from retailhub import config as config_module
+from retailhub.adapters.files.items import read_items
 from retailhub.adapters.storage import queries
+from retailhub.adapters.storage.catalog_repo import SqlCatalogRepository
 from retailhub.bootstrap import DEFAULT_DB_URL, Hub, bootstrap
 from retailhub.domain.money import format_minor
 from retailhub.entrypoints.cli.captures import CaptureError, expand, read_capture
 from retailhub.entrypoints.runtime import tune_gc
 from retailhub.services import exception_actions
+from retailhub.services.commands import receive_stock
 from retailhub.services.intake import receive_many
 
 app = typer.Typer(
@@ -29,9 +32,11 @@ app = typer.Typer(
 inventory_app = typer.Typer(help="Stock positions and available-to-promise.", no_args_is_help=True)
 ledger_app = typer.Typer(help="The general ledger.", no_args_is_help=True)
 exceptions_app = typer.Typer(help="The exception queue.", no_args_is_help=True)
+items_app = typer.Typer(help="The item master.", no_args_is_help=True)
 app.add_typer(inventory_app, name="inventory")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(exceptions_app, name="exceptions")
+app.add_typer(items_app, name="items")
 
 console = Console()
 err = Console(stderr=True)
@@ -302,6 +307,76 @@ def inventory_atp(
     console.print(table)
     for name, value in atp.items():
         console.print(f"ATP {name}: [bold]{value}[/bold]")
+
+
+@inventory_app.command("receive")
+def inventory_receive(
+    sku: Annotated[str, typer.Argument(help="The SKU received.")],
+    location: Annotated[str, typer.Argument(help="Location code (from retailhub.toml).")],
+    quantity: Annotated[int, typer.Argument(help="Units received, in the item's base unit.")],
+    reference: Annotated[str | None, typer.Option(help="Document reference (e.g. a PO).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Book goods received at a location (opening stock): on hand up, inventory at cost."""
+    hub = _hub()
+    codes = {loc.code for loc in hub.settings.locations}
+    if location not in codes:
+        err.print(f"[red]unknown location {location!r}[/red]; configured: {', '.join(sorted(codes))}")
+        raise typer.Exit(2)
+    if quantity <= 0:
+        err.print("[red]quantity must be positive[/red]")
+        raise typer.Exit(2)
+    now = hub.clock()
+    ref = reference or f"receipt:{sku}:{location}:{now.isoformat()}"
+    with hub.uow() as uow:
+        try:
+            receive_stock(uow, hub.settings.rules(), sku, location, quantity, now, ref)
+        except KeyError as exc:
+            err.print(f"[red]{exc.args[0]}[/red]: import the item master first")
+            raise typer.Exit(1) from exc
+        uow.commit()
+        position = uow.inventory.position(sku, location)
+    result = {"sku": sku, "location": location, "received": quantity,
+              "on_hand": position.on_hand, "reference": ref}
+    if as_json:
+        _print_json(result)
+    else:
+        console.print(f"received {quantity} {sku} at {location}; on hand now {position.on_hand}")
+
+
+@items_app.command("import")
+def items_import(
+    file: Annotated[Path, typer.Argument(help="Item master file (.csv or .json).")],
+    file_format: Annotated[str | None, typer.Option(
+        "--format", help="csv or json (default: from the file name).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import or update items (with their Shopify ids); any bad row and nothing is imported."""
+    hub = _hub()
+    if not file.exists():
+        err.print(f"[red]{file}: not found[/red]")
+        raise typer.Exit(2)
+    rows, errors = read_items(file, hub.settings.currency, file_format)
+    if errors:
+        if as_json:
+            _print_json({"imported": 0, "errors": [str(e) for e in errors]})
+        else:
+            for e in errors:
+                err.print(f"[red]{file}:{e}[/red]")
+            err.print(f"{len(errors)} bad row(s): nothing imported")
+        raise typer.Exit(1)
+    with _progress() as progress, hub.uow() as uow:
+        task = progress.add_task("items", total=len(rows))
+        catalog = SqlCatalogRepository(uow.conn)
+        for i in range(0, len(rows), 1000):  # one transaction: all rows or none
+            chunk = rows[i:i + 1000]
+            catalog.save_items(((r.item, r.identities) for r in chunk), "shopify")
+            progress.advance(task, len(chunk))
+        uow.commit()
+    if as_json:
+        _print_json({"imported": len(rows), "errors": []})
+    else:
+        console.print(f"imported {len(rows)} item(s) from {file}")
 
 
 @ledger_app.command("trial-balance")

@@ -1,0 +1,1 @@
+"""File formats retailhub reads: item masters (and, later, settlement and POS batch files)."""
