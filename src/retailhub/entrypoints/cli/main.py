@@ -16,7 +16,8 @@ from retailhub import config as config_module
 from retailhub.adapters.files.items import read_items
 from retailhub.adapters.storage import queries
 from retailhub.adapters.storage.catalog_repo import SqlCatalogRepository
-from retailhub.bootstrap import DEFAULT_DB_URL, Hub, bootstrap
+from retailhub.adapters.storage.readiness import check_all
+from retailhub.bootstrap import DEFAULT_DB_URL, Hub, bootstrap, make_engine, utc_now
 from retailhub.domain.money import format_minor
 from retailhub.entrypoints.cli.captures import CaptureError, expand, read_capture
 from retailhub.entrypoints.runtime import tune_gc
@@ -223,6 +224,30 @@ def ingest(
 def _source_of(headers: dict[str, str]) -> str:
     lowered = {k.lower() for k in headers}
     return "shopify" if "x-shopify-topic" in lowered else "unknown"
+
+
+@app.command()
+def doctor(as_json: JsonOpt = False) -> None:
+    """Readiness check: what will make integrations fail (exit 1 if anything blocks)."""
+    try:
+        settings = config_module.load(state.config)
+    except config_module.ConfigError as exc:
+        err.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    engine = make_engine(state.db)  # no migrating or syncing here: doctor only looks
+    findings = check_all(engine, settings, utc_now())
+    blocking = [f for f in findings if f.blocking]
+    if as_json:
+        _print_json({"ready": not blocking, "findings": [
+            {"check": f.check, "blocking": f.blocking, "message": f.message} for f in findings]})
+    else:
+        for f in findings:
+            console.print(("[red]BLOCKING[/red] " if f.blocking else "[yellow]warning[/yellow] ")
+                          + f"{f.check}: {f.message}")
+        console.print("[green]ready[/green]" if not blocking
+                      else f"[red]{len(blocking)} blocking finding(s)[/red]")
+    if blocking:
+        raise typer.Exit(1)
 
 
 @app.command()
