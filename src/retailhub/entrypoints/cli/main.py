@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from retailhub import config as config_module
+from retailhub.adapters.exports import ledger as ledger_exports
 from retailhub.adapters.files.items import read_items
 from retailhub.adapters.storage import queries
 from retailhub.adapters.storage.catalog_repo import SqlCatalogRepository
@@ -427,6 +428,41 @@ def trial_balance(as_json: JsonOpt = False) -> None:
         )
     table.add_row("[bold]total", format_minor(debits, cur), format_minor(credits, cur), "")
     console.print(table)
+
+
+@ledger_app.command("export")
+def ledger_export(
+    file_format: Annotated[str, typer.Option(
+        "--format", help="beancount, hledger or csv.")] = "beancount",
+    period: Annotated[str | None, typer.Option(
+        help="Only entries dated in YYYY, YYYY-MM or YYYY-MM-DD.")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", help="Write to FILE instead of standard output.")] = None,
+) -> None:
+    """Export the journal for plain-text accounting tools (bean-check, hledger) or a sheet."""
+    if file_format not in ledger_exports.FORMATS:
+        err.print(f"[red]unknown format {file_format!r}[/red]: "
+                  f"{', '.join(ledger_exports.FORMATS)}")
+        raise typer.Exit(2)
+    try:
+        ledger_exports.period_bounds(period)
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    hub = _hub()
+    with hub.uow() as uow:
+        txns = list(ledger_exports.transactions(uow.conn, period))
+    if file_format == "beancount":
+        text = ledger_exports.beancount(txns, hub.settings.currency)
+    elif file_format == "hledger":
+        text = ledger_exports.hledger(txns)
+    else:
+        text = ledger_exports.csv_text(txns)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text)
+        err.print(f"wrote {len(txns)} entries to {output}")
 
 
 @exceptions_app.command("list")

@@ -1,0 +1,1 @@
+"""Exports of the hub's books to formats finance tools read."""
