@@ -1,8 +1,9 @@
 """Processing: translate each stored delivery and apply it exactly once.
 
-Deliveries are applied in inbox order, a batch per database transaction; each delivery runs
-in its own savepoint, and its inbox mark commits together with its effects, so a worker
-killed at any instant leaves either all of a delivery's effects and its mark, or neither.
+Deliveries are applied in inbox order, a batch per database transaction. The batch's orders
+are read up front (``prefetch``); each delivery then runs in its own savepoint of the unit of
+work, and its inbox mark commits together with its effects, so a worker killed at any instant
+leaves either all of a delivery's effects and its mark, or neither.
 
 Outcomes per delivery:
 * applied: effects written; advisory problems (negative stock, …) queued alongside.
@@ -194,7 +195,8 @@ class Processor:
                 problem = Problem(
                     ProblemType.MISSING_DEPENDENCY,
                     f"{delivery.topic} delivery {delivery.event_id} still waits after "
-                    f"{self.rules.dependency_timeout_seconds}s: {delivery.status}",
+                    f"{self.rules.dependency_timeout_seconds}s for a record that has not "
+                    "arrived (its order, or the fulfilment of the goods it returns)",
                 )
                 uow.inbox.mark_failed(delivery.id, problem.reason)
                 uow.exceptions.raise_problem(
