@@ -84,3 +84,27 @@ def test_unknown_topic_is_queued_not_dropped(shop: Shop):
     shop.deliver("products/update", {"id": 1})
     shop.process()
     assert _only_exception(shop)["type"] == "unknown_topic"
+
+
+def test_an_exception_can_be_ignored_only_with_a_reason_and_its_trail_shows_who_did_what(
+        shop: Shop):
+    from retailhub.adapters.storage import queries
+
+    shop.deliver("products/update", {"id": 1})
+    shop.process()
+    exc = _only_exception(shop)
+    with shop.hub.uow() as uow:
+        refused = exception_actions.ignore(uow, exc["id"], "  ", shop.hub.clock())
+        assert refused.status == "not-ignored"
+        done = exception_actions.ignore(uow, exc["id"], "we do not sync products yet",
+                                        shop.hub.clock(), actor="ana@ops")
+        assert done.status == "ignored"
+        uow.commit()
+        detail = queries.exception_detail(uow.conn, exc["id"])
+    assert shop.exceptions() == []
+    assert detail is not None and detail["status"] == "ignored"
+    assert [(a["actor"], a["action"]) for a in detail["audit"]] == [
+        ("system", "opened"), ("ana@ops", "ignored")]
+    assert detail["audit"][-1]["result"] == "we do not sync products yet"
+    assert detail["delivery"]["topic"] == "products/update"
+    assert detail["delivery"]["status"] == "failed"  # ignored, never applied

@@ -8,6 +8,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.engine import Connection
 
 from retailhub.adapters.storage.tables import (
+    exception_audit,
     exceptions,
     fulfilments,
     inbox,
@@ -89,7 +90,8 @@ def open_exceptions_by_type(conn: Connection) -> dict[str, int]:
 
 
 def list_exceptions(
-    conn: Connection, status: str | None = "open", limit: int = 200
+    conn: Connection, status: str | None = "open", limit: int = 200,
+    type_: str | None = None, owner: str | None = None,
 ) -> list[dict[str, Any]]:
     stmt = select(
         exceptions.c.id,
@@ -106,6 +108,10 @@ def list_exceptions(
     )
     if status:
         stmt = stmt.where(exceptions.c.status == status)
+    if type_:
+        stmt = stmt.where(exceptions.c.type == type_)
+    if owner:
+        stmt = stmt.where(exceptions.c.owner == owner)
     stmt = stmt.order_by(exceptions.c.priority, exceptions.c.id).limit(limit)
     return [dict(r._mapping) | {"created_at": r.created_at.isoformat()} for r in conn.execute(stmt)]
 
@@ -150,3 +156,24 @@ def order_story(conn: Connection, name: str) -> dict[str, Any] | None:
     return {"order": order.name, "channel": order.channel, "delivery": order.delivery,
             "total": order.total_price, "currency": order.currency,
             "fulfilments": fulfilled, "returns": returned}
+
+
+def exception_detail(conn: Connection, exception_id: int) -> dict[str, Any] | None:
+    """One exception with its audit trail and the delivery behind it."""
+    row = conn.execute(select(exceptions).where(exceptions.c.id == exception_id)).first()
+    if row is None:
+        return None
+    detail = {k: v for k, v in row._mapping.items() if k not in ("payload", "headers")}
+    for key in ("created_at", "updated_at", "resolved_at"):
+        detail[key] = detail[key].isoformat() if detail[key] else None
+    detail["audit"] = [
+        {"at": a.at.isoformat(), "actor": a.actor, "action": a.action, "result": a.result}
+        for a in conn.execute(select(exception_audit)
+                              .where(exception_audit.c.exception_id == exception_id)
+                              .order_by(exception_audit.c.id))]
+    if row.inbox_id is not None:
+        delivery = conn.execute(select(inbox.c.source, inbox.c.event_id, inbox.c.topic,
+                                       inbox.c.status, inbox.c.attempts)
+                                .where(inbox.c.id == row.inbox_id)).first()
+        detail["delivery"] = dict(delivery._mapping) if delivery else None
+    return detail

@@ -468,12 +468,17 @@ def ledger_export(
 @exceptions_app.command("list")
 def exceptions_list(
     status: Annotated[str, typer.Option(help="open, retrying, resolved, ignored or all.")] = "open",
+    exception_type: Annotated[str | None, typer.Option(
+        "--type", help="Only this type (unknown_sku, invalid_payload, …).")] = None,
+    owner: Annotated[str | None, typer.Option(
+        help="Only this owner team (finance, store_ops, ecommerce, it).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The exception queue, most urgent first."""
     hub = _hub()
     with hub.uow() as uow:
-        rows = queries.list_exceptions(uow.conn, None if status == "all" else status)
+        rows = queries.list_exceptions(uow.conn, None if status == "all" else status,
+                                       type_=exception_type, owner=owner)
     if as_json:
         _print_json(rows)
         return
@@ -483,6 +488,51 @@ def exceptions_list(
             str(r["id"]), r["type"], r["owner"], str(r["priority"]), r["status"], r["reason"]
         )
     console.print(table)
+
+
+@exceptions_app.command("show")
+def exceptions_show(
+    exception_id: Annotated[int, typer.Argument(help="The exception.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """One exception: its reason, the delivery behind it, and who did what when."""
+    hub = _hub()
+    with hub.uow() as uow:
+        detail = queries.exception_detail(uow.conn, exception_id)
+    if detail is None:
+        err.print(f"[red]no exception {exception_id}[/red]")
+        raise typer.Exit(1)
+    if as_json:
+        _print_json(detail)
+        return
+    console.print(f"#{detail['id']} {detail['type']} ({detail['status']}, owner "
+                  f"{detail['owner']}, priority {detail['priority']}): {detail['reason']}")
+    if detail.get("delivery"):
+        d = detail["delivery"]
+        console.print(f"delivery: {d['source']} {d['topic']} {d['event_id']} ({d['status']}, "
+                      f"{d['attempts']} attempt(s))")
+    for a in detail["audit"]:
+        console.print(f"  {a['at']}  {a['actor']}  {a['action']}  {a['result'] or ''}")
+
+
+@exceptions_app.command("ignore")
+def exceptions_ignore(
+    exception_id: Annotated[int, typer.Argument(help="The exception to close.")],
+    reason: Annotated[str, typer.Option(help="Why it needs no fix (kept on the audit trail).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Close an exception without applying its delivery, with a reason."""
+    hub = _hub()
+    with hub.uow() as uow:
+        outcome = exception_actions.ignore(uow, exception_id, reason, hub.clock())
+        uow.commit()
+    result = {"id": exception_id, "action": outcome.status, "detail": outcome.detail}
+    if as_json:
+        _print_json(result)
+    else:
+        console.print(f"#{exception_id}: {outcome.status} ({outcome.detail})")
+    if outcome.status != "ignored":
+        raise typer.Exit(1)
 
 
 @exceptions_app.command("retry")
