@@ -1,7 +1,7 @@
 """A worker killed with SIGKILL mid-drain, then restarted, ends exactly where a clean run ends.
 
 Two identical inboxes are filled with the same signed trading day (nothing processed). Database
-A is drained by ``retailhub work --once --batch-size 20`` in a subprocess that is SIGKILLed once
+A is drained by ``retailhub work --once --batch-size 5`` in a subprocess that is SIGKILLed once
 the inbox shows applied deliveries *and* pending ones, then drained again to completion.
 Database B is drained in one uninterrupted run. Ledger, stock, documents and inbox must match.
 
@@ -55,7 +55,7 @@ pytestmark = pytest.mark.slow
 SECRET = "crash-test-secret-0123456789abcdef0123456789"
 SEED = 7
 ORDERS = 400  # ≈1,000 deliveries: a few seconds of applying, ~50 batches of 20
-BATCH = "20"
+BATCH = "5"  # small batches: many commits to be killed between, at any speed
 CLI = Path(sys.executable).parent / "retailhub"
 COUNTED = (
     orders,
