@@ -54,7 +54,7 @@ pytestmark = pytest.mark.slow
 
 SECRET = "crash-test-secret-0123456789abcdef0123456789"
 SEED = 7
-ORDERS = 400  # ≈1,000 deliveries: a few seconds of applying, ~50 batches of 20
+ORDERS = 400  # ≈1,000 deliveries, ~180 batches of 5
 BATCH = "5"  # small batches: many commits to be killed between, at any speed
 CLI = Path(sys.executable).parent / "retailhub"
 COUNTED = (
