@@ -190,23 +190,15 @@ class FakeOrderRepository:
                  customers_of: Iterable[Customer] = ()) -> None:
         """Nothing to read ahead in memory."""
 
-    def save_state(self, record: OrderRecord) -> None:
-        """Nothing to write: the record in the map is the stored state."""
-
-    update_snapshot = save_state
-
     def get(self, source: str, order_id: str) -> OrderRecord | None:
         return self.records.get((source, order_id))
 
     def add(self, order: Order, location: str | None, lines: Sequence[LineState],
             customer_id: int | None, at: datetime) -> OrderRecord:
         record = OrderRecord(len(self.records) + 1, order, location, 0, False)
-        self.add_lines(record, lines)
+        record.lines.update({s.line_id: s for s in lines})
         self.records[(order.source, order.order_id)] = record
         return record
-
-    def add_lines(self, record: OrderRecord, lines: Sequence[LineState]) -> None:
-        record.lines.update({s.line_id: s for s in lines})
 
     def fulfilment_exists(self, record: OrderRecord, fulfilment_id: str) -> bool:
         return fulfilment_id in record.fulfilment_ids

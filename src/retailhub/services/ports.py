@@ -168,7 +168,11 @@ class OrderRecord:
 
 
 class OrderRepository(Protocol):
-    """Orders by (source, order id). Changes may be held until the unit of work commits."""
+    """Orders by (source, order id).
+
+    ``get`` returns the same record for the life of the unit of work; changes made to it are
+    written when the unit of work commits, so there is no separate save.
+    """
 
     def prefetch(
         self, keys: Iterable[tuple[str, str]], customers_of: Iterable[Customer] = ()
@@ -186,12 +190,8 @@ class OrderRepository(Protocol):
         at: datetime,
     ) -> OrderRecord: ...
 
-    def update_snapshot(self, record: OrderRecord) -> None: ...
 
-    def save_state(self, record: OrderRecord) -> None:
-        """Persist captured/shipping flags and every line's counters."""
 
-    def add_lines(self, record: OrderRecord, lines: Sequence[LineState]) -> None: ...
 
     def fulfilment_exists(self, record: OrderRecord, fulfilment_id: str) -> bool: ...
 

@@ -186,15 +186,6 @@ class SqlOrderRepository:
         self.buffer.on_undo(forget)
         return record
 
-    def update_snapshot(self, record: OrderRecord) -> None:
-        """Nothing to do now: the record is written whole when the batch commits."""
-
-    def save_state(self, record: OrderRecord) -> None:
-        """Nothing to do now: the record is written whole when the batch commits."""
-
-    def add_lines(self, record: OrderRecord, lines: Sequence[LineState]) -> None:
-        record.lines.update({s.line_id: s for s in lines})
-
     def fulfilment_exists(self, record: OrderRecord, fulfilment_id: str) -> bool:
         return fulfilment_id in record.fulfilment_ids
 

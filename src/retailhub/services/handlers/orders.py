@@ -84,11 +84,8 @@ def _take_newer_snapshot(record: OrderRecord, order: Order, ctx: ApplyContext) -
                     )
                 )
             state.quantity = line.quantity
-    record.order = order
-    ctx.uow.orders.update_snapshot(record)
-    if added:
-        ctx.uow.orders.add_lines(record, added)
-        record.lines.update({s.line_id: s for s in added})
+    record.order = order  # the unit of work writes the newer snapshot and any new lines
+    record.lines.update({s.line_id: s for s in added})
 
 
 def _order_location(order: Order, ctx: ApplyContext) -> str | None:

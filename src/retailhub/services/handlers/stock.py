@@ -44,9 +44,11 @@ def reconcile_reservations(record: OrderRecord, ctx: ApplyContext) -> None:
 
 
 def settle(record: OrderRecord, ctx: ApplyContext) -> None:
-    """After any fact on an order: reservations to what is open, state saved, waiters woken."""
+    """After any fact on an order: reservations to what is open, waiters woken.
+
+    The record itself needs no saving: the unit of work writes what changed when it commits.
+    """
     reconcile_reservations(record, ctx)
-    ctx.uow.orders.save_state(record)
     ctx.woken.add(order_key(record.order.source, record.order.order_id))
 
 
