@@ -19,6 +19,10 @@ class IdAllocator:
         self._free: dict[str, list[int]] = {}
         self._next: dict[str, int] = {}
 
+    def reset(self) -> None:
+        """Forget SQLite's high-water marks: call at every transaction boundary."""
+        self._next.clear()
+
     def next(self, table: Table) -> int:
         if self.conn.dialect.name == "postgresql":
             free = self._free.setdefault(table.name, [])

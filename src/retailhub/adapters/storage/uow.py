@@ -55,8 +55,7 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         self.flush()
         self._tx.commit()
-        self.ids = IdAllocator(self.conn)  # SQLite ids are only ours inside one transaction
-        self.orders.ids = self.ledger.ids = self.inbox.ids = self.ids
+        self.ids.reset()  # SQLite ids are only ours inside one transaction
         self._tx = self.conn.begin()
 
     def rollback(self) -> None:
@@ -64,8 +63,7 @@ class SqlUnitOfWork:
         self.orders.discard()
         self.inventory.discard()
         self.ledger.discard()
-        self.ids = IdAllocator(self.conn)
-        self.orders.ids = self.ledger.ids = self.inbox.ids = self.ids
+        self.ids.reset()
         self._tx.rollback()
         self._tx = self.conn.begin()
 
