@@ -259,10 +259,6 @@ class FakeInventoryRepository(_Snapshots):
         folded = inventory.fold(m for m, _ in self.movements)
         return folded.get((sku, location), Position(sku, location))
 
-    def positions(self, sku: str) -> list[Position]:
-        folded = inventory.fold(m for m, _ in self.movements)
-        return [p for (s, _), p in sorted(folded.items()) if s == sku]
-
     def channel_report_at(self, system: str, item: str, location: str) -> datetime | None:
         report = self.reports.get((system, item, location))
         return report[3] if report else None

@@ -131,16 +131,6 @@ class SqlInventoryRepository:
             stored.safety_stock,
         )
 
-    def positions(self, sku: str) -> list[Position]:
-        stmt = (
-            select(inventory_positions.c.location)
-            .where(inventory_positions.c.sku == sku)
-            .order_by(inventory_positions.c.location)
-        )
-        locations = set(self.conn.execute(stmt).scalars())
-        locations |= {loc for (s, loc) in self._deltas if s == sku}
-        return [self.position(sku, loc) for loc in sorted(locations)]
-
     def flush(self) -> None:
         """Write the batch's movements and fold its deltas into the stored positions."""
         executemany(self.conn, "movements", _insert_movements, self.buffer.take("movements"))
