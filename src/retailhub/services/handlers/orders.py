@@ -7,6 +7,8 @@ older than the one we hold never overwrites it; the facts embedded in any snapsh
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from retailhub.domain import posting
 from retailhub.domain.events import OrderReported
 from retailhub.domain.orders import DeliveryMethod, Order, OrderLine
@@ -38,9 +40,8 @@ def order_reported(event: OrderReported, ctx: ApplyContext) -> None:
     settle(record, ctx)
 
 
-def _embedded(apply: object, ctx: ApplyContext) -> None:
+def _embedded(apply: Callable[[], None], ctx: ApplyContext) -> None:
     """Apply a fact carried inside an order snapshot; its own webhook will bring it otherwise."""
-    assert callable(apply)
     try:
         with ctx.uow.savepoint():
             apply()
