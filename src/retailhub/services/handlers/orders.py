@@ -8,6 +8,7 @@ older than the one we hold never overwrites it; the facts embedded in any snapsh
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from retailhub.domain import posting
 from retailhub.domain.events import OrderReported
@@ -34,9 +35,9 @@ def order_reported(event: OrderReported, ctx: ApplyContext) -> None:
     if ctx.rules.posting.recognition_for(order.channel) is Recognition.AT_ORDER:
         _recognise_at_order(record, ctx)
     for fulfilment in event.fulfilments:
-        _embedded(lambda f=fulfilment: apply_fulfilment(record, f, ctx), ctx)
+        _embedded(partial(apply_fulfilment, record, fulfilment, ctx), ctx)
     for refund in event.refunds:
-        _embedded(lambda r=refund: apply_refund(record, r, ctx), ctx)
+        _embedded(partial(apply_refund, record, refund, ctx), ctx)
     settle(record, ctx)
 
 
