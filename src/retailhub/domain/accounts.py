@@ -55,7 +55,8 @@ class ChartOfAccounts:
     jurisdictions: Mapping[str, str] = field(default_factory=dict)
     # Derived names, memoised: posting asks for the same few accounts thousands of times.
     _derived: dict[tuple[str, str | None], str] = field(
-        default_factory=dict, compare=False, repr=False)
+        default_factory=dict, compare=False, repr=False
+    )
 
     def clearing_for(self, gateway: str | None) -> str:
         """The payment clearing account of a gateway (gift cards redeem against their liability)."""

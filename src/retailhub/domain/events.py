@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from retailhub.domain.orders import ExternalRef, Fulfilment, Order
+from retailhub.domain.payments import ExpectedReceipt
 from retailhub.domain.returns import Refund
+from retailhub.domain.settlements import Settlement
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,4 +46,32 @@ class InventoryLevelReported:
     updated_at: datetime
 
 
-InboundEvent = OrderReported | FulfilmentReported | RefundReported | InventoryLevelReported
+@dataclass(frozen=True, slots=True)
+class PaymentReported:
+    """A gateway's own report of money moving (a Stripe charge, a Square refund, a dispute).
+
+    ``order`` is the channel order it belongs to when the gateway says (Stripe metadata, a
+    Square payment's ``order_id``); ``updated_at`` orders successive reports of one payment.
+    """
+
+    receipt: ExpectedReceipt
+    order: ExternalRef | None
+    updated_at: datetime
+    status: str = "succeeded"  # the gateway's status; only settled-bound ones are expected
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementReported:
+    """A payout fetched from a gateway's API (Stripe payouts with their balance transactions)."""
+
+    settlement: Settlement
+
+
+InboundEvent = (
+    OrderReported
+    | FulfilmentReported
+    | RefundReported
+    | InventoryLevelReported
+    | PaymentReported
+    | SettlementReported
+)

@@ -106,8 +106,15 @@ def sale(
     sku: str, location: str, qty: int, at: datetime, reference: str, from_reserved: int = 0
 ) -> Movement:
     """Goods leave: on hand goes down, and so does the reservation they were held under."""
-    return Movement(sku, location, MovementKind.SALE, at, on_hand=-qty, reserved=-from_reserved,
-                    reference=reference)
+    return Movement(
+        sku,
+        location,
+        MovementKind.SALE,
+        at,
+        on_hand=-qty,
+        reserved=-from_reserved,
+        reference=reference,
+    )
 
 
 def reservation(sku: str, location: str, qty: int, at: datetime, reference: str) -> Movement:

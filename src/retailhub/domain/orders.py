@@ -12,6 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from retailhub.domain.customers import Customer
+from retailhub.domain.payments import Tender
 
 
 class PaymentStatus(StrEnum):
@@ -129,6 +130,11 @@ class Order:
     cancelled_at: datetime | None = None
     cancel_reason: str | None = None
     source: str = "shopify"
+    # How it was paid, when the channel says (POS split tenders, Square tenders); empty means
+    # one payment through ``gateway`` for the captured amount.
+    tenders: tuple[Tender, ...] = ()
+    # The sale this one was exchanged from (a POS exchange: a return plus a new sale).
+    exchanged_from: str | None = None
 
     def line(self, line_id: str) -> OrderLine | None:
         for line in self.lines:

@@ -22,6 +22,14 @@ class ProblemType(StrEnum):
     INCONSISTENT_DOCUMENT = "inconsistent_document"
     OVERSELL = "oversell"
     PROCESSING_ERROR = "processing_error"
+    SEQUENCE_GAP = "sequence_gap"  # a register's sequence skipped or repeated numbers
+    UNLINKED_RETURN = "unlinked_return"  # a POS return accepted without its original sale
+    CONNECTOR_ERROR = "connector_error"  # a vendor API could not be reached or refused us
+    MISSING_FROM_SETTLEMENT = "missing_from_settlement"  # a payment no settlement paid out
+    UNKNOWN_IN_SETTLEMENT = "unknown_in_settlement"  # a settlement line the hub never saw
+    SETTLEMENT_VARIANCE = "amount_variance"  # matched, but the settled amount differs
+    UNMATCHED_DEPOSIT = "unmatched_deposit"  # a payout with no bank deposit (or vice versa)
+    CASH_OVER_SHORT = "cash_over_short"  # a drawer count differs from the expected cash
 
 
 class Team(StrEnum):
@@ -43,6 +51,14 @@ DEFAULT_OWNERS: dict[ProblemType, Team] = {
     ProblemType.INCONSISTENT_DOCUMENT: Team.FINANCE,
     ProblemType.OVERSELL: Team.ECOMMERCE,
     ProblemType.PROCESSING_ERROR: Team.IT,
+    ProblemType.SEQUENCE_GAP: Team.STORE_OPS,
+    ProblemType.UNLINKED_RETURN: Team.STORE_OPS,
+    ProblemType.CONNECTOR_ERROR: Team.IT,
+    ProblemType.MISSING_FROM_SETTLEMENT: Team.FINANCE,
+    ProblemType.UNKNOWN_IN_SETTLEMENT: Team.FINANCE,
+    ProblemType.SETTLEMENT_VARIANCE: Team.FINANCE,
+    ProblemType.UNMATCHED_DEPOSIT: Team.FINANCE,
+    ProblemType.CASH_OVER_SHORT: Team.STORE_OPS,
 }
 
 
