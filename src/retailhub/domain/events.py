@@ -7,11 +7,11 @@ Events are past tense facts as a channel reported them. They still carry externa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from retailhub.domain.orders import ExternalRef, Fulfilment, Order
+from retailhub.domain.orders import ExternalRef, Fulfilment, Order, TaxLine
 from retailhub.domain.payments import ExpectedReceipt
-from retailhub.domain.returns import Refund
+from retailhub.domain.returns import Disposition, Refund, RefundTender
 from retailhub.domain.settlements import Settlement
 
 
@@ -67,6 +67,68 @@ class SettlementReported:
     settlement: Settlement
 
 
+@dataclass(frozen=True, slots=True)
+class SaleVoided:
+    """A register voided a sale it had completed: goods back on the shelf, tenders reversed."""
+
+    channel_system: str
+    order_id: str
+    void_id: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnedItem:
+    sku: str
+    quantity: int
+    unit_price: int  # what the register refunds per unit, before tax
+    tax_lines: tuple[TaxLine, ...] = ()
+    disposition: Disposition = Disposition.RESTOCK
+
+
+@dataclass(frozen=True, slots=True)
+class UnlinkedReturnReported:
+    """A store return whose original sale the hub does not know, accepted by policy (flagged)."""
+
+    channel: str
+    return_id: str
+    location: ExternalRef
+    register: str
+    currency: str
+    occurred_at: datetime
+    items: tuple[ReturnedItem, ...]
+    tenders: tuple[RefundTender, ...]
+    original_ref: str | None = None  # the receipt number the customer showed, if any
+    taxes_included: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CashMovementReported:
+    """Cash put into (paid in, + amount) or taken out of (paid out, − amount) a drawer."""
+
+    location: ExternalRef
+    register: str
+    movement_id: str
+    amount: int
+    currency: str
+    reason: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DrawerCounted:
+    """The end-of-day cash count of a register drawer; any over/short is booked against it."""
+
+    location: ExternalRef
+    register: str
+    count_id: str
+    counted: int  # all cash found in the drawer, float included
+    opening_float: int  # the float the drawer started the day with
+    currency: str
+    business_day: date
+    occurred_at: datetime
+
+
 InboundEvent = (
     OrderReported
     | FulfilmentReported
@@ -74,4 +136,8 @@ InboundEvent = (
     | InventoryLevelReported
     | PaymentReported
     | SettlementReported
+    | SaleVoided
+    | UnlinkedReturnReported
+    | CashMovementReported
+    | DrawerCounted
 )

@@ -1,0 +1,110 @@
+"""What every settlement file reader shares: its error, and the formats' number and date quirks.
+
+Settlement files are produced per marketplace and locale: Amazon's EU reports write
+``1.234,56`` and ``15.01.2023``, the US ones ``1,234.56`` and ``2023-01-15``. The readers
+normalise here so a quirk is handled once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+
+from retailhub.domain.money import MoneyError, to_minor
+
+# Called with the number of source lines consumed since the last call (for a progress bar).
+Progress = Callable[[int], None]
+
+
+class SettlementFileError(ValueError):
+    """A settlement file that cannot be imported; names the file line at fault."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(f"line {line}: {message}")
+        self.line = line
+        self.message = message
+
+
+_GROUPED_COMMA = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$")  # 1.234,56
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d{1,2}$")  # 12,50
+
+
+def decimal_amount(text: str, line: int, what: str) -> Decimal:
+    """A decimal amount in either convention: ``1,234.56``, ``1.234,56``, ``-12,50``, ``(3.10)``."""
+    raw = text.strip().replace("\u00a0", "").replace(" ", "")
+    if not raw:
+        raise SettlementFileError(line, f"{what} is empty")
+    negative = raw.startswith("(") and raw.endswith(")")
+    if negative:
+        raw = raw[1:-1]
+    if _GROUPED_COMMA.match(raw) or _DECIMAL_COMMA.match(raw):
+        raw = raw.replace(".", "").replace(",", ".")
+    else:
+        raw = raw.replace(",", "")
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise SettlementFileError(line, f"{what} {text.strip()!r} is not a number") from None
+    if not value.is_finite():
+        raise SettlementFileError(line, f"{what} {text.strip()!r} is not a number")
+    return -value if negative else value
+
+
+def minor_amount(text: str, currency: str, line: int, what: str) -> int:
+    """A decimal amount in ``currency``, as integer minor units (refusing sub-minor precision)."""
+    try:
+        return to_minor(decimal_amount(text, line, what), currency)
+    except MoneyError as exc:
+        raise SettlementFileError(line, f"{what}: {exc}") from None
+
+
+_DATE_FORMATS = (
+    "%Y-%m-%d %H:%M:%S %Z",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S%z",
+    "%Y-%m-%dT%H:%M:%S.%f%z",
+    "%Y-%m-%dT%H:%M:%S",
+    "%d.%m.%Y %H:%M:%S %Z",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y",
+    "%d/%m/%Y %H:%M:%S",
+    "%Y-%m-%d",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d",
+)
+
+
+def timestamp(
+    text: str, line: int, what: str, formats: tuple[str, ...] = _DATE_FORMATS
+) -> datetime:
+    """A timestamp in any of the formats' conventions; naive ones are taken as UTC."""
+    raw = text.strip()
+    if raw.endswith(" UTC") or raw.endswith(" GMT"):
+        raw = raw[:-4] + " UTC"
+    if raw.endswith("Z"):
+        raw = raw[:-1] + "+00:00"
+    for fmt in formats:
+        try:
+            moment = datetime.strptime(raw, fmt)
+        except ValueError:
+            continue
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise SettlementFileError(
+            line, f"{what} {text.strip()!r} is not a date we understand"
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def day(text: str, line: int, what: str) -> date:
+    return timestamp(text, line, what).date()
+
+
+def require_columns(header: list[str], needed: tuple[str, ...], line: int, fmt: str) -> None:
+    missing = [name for name in needed if name not in header]
+    if missing:
+        raise SettlementFileError(line, f"not a {fmt} file: missing column(s) {', '.join(missing)}")
