@@ -129,6 +129,17 @@ class DrawerCounted:
     occurred_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class EventsReported:
+    """Several facts carried by one delivery, applied in order in the same transaction.
+
+    A POS exchange is a return plus a new sale; a Square order can carry returns of another
+    order's lines as well as sales of its own.
+    """
+
+    events: tuple[InboundEvent, ...]
+
+
 InboundEvent = (
     OrderReported
     | FulfilmentReported
@@ -140,4 +151,5 @@ InboundEvent = (
     | UnlinkedReturnReported
     | CashMovementReported
     | DrawerCounted
+    | EventsReported
 )

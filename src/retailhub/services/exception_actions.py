@@ -66,8 +66,9 @@ def retry(
     return ActionOutcome(exception_id, "admitted", f"delivery admitted ({receipt.status})")
 
 
-def ignore(uow: UnitOfWork, exception_id: int, reason: str, now: datetime,
-           actor: str = "cli") -> ActionOutcome:
+def ignore(
+    uow: UnitOfWork, exception_id: int, reason: str, now: datetime, actor: str = "cli"
+) -> ActionOutcome:
     """Close an exception without applying its delivery; the reason goes on the audit trail."""
     if not reason.strip():
         return ActionOutcome(exception_id, "not-ignored", "a reason is required")

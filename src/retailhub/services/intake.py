@@ -64,7 +64,7 @@ def admit(
 ) -> Receipt:
     event_id = source.event_id(headers, body)
     inbox_id = uow.inbox.add(
-        source.name, event_id, source.topic(headers), headers, body, now, correlation_id
+        source.name, event_id, source.topic(headers, body), headers, body, now, correlation_id
     )
     if inbox_id is None:
         uow.inbox.count_duplicate(source.name, event_id)
@@ -99,8 +99,17 @@ def receive_many(
             continue
         seen.add(event_id)
         correlation_id = uuid.uuid4().hex
-        fresh.append(InboxRow(source.name, event_id, source.topic(headers), headers, body, now,
-                              correlation_id))
+        fresh.append(
+            InboxRow(
+                source.name,
+                event_id,
+                source.topic(headers, body),
+                headers,
+                body,
+                now,
+                correlation_id,
+            )
+        )
         receipts.append(Receipt("accepted", correlation_id=correlation_id))
     stored = uow.inbox.add_many(fresh)
     for i, receipt in enumerate(receipts):

@@ -30,7 +30,8 @@ class WebhookSource(Protocol):
 
     def event_id(self, headers: Mapping[str, str], body: bytes) -> str: ...
 
-    def topic(self, headers: Mapping[str, str]) -> str: ...
+    def topic(self, headers: Mapping[str, str], body: bytes) -> str:
+        """The event type: a header for Shopify, a body field for Square and Stripe."""
 
     def translate(self, topic: str, body: bytes) -> InboundEvent | Problem: ...
 
@@ -189,9 +190,6 @@ class OrderRepository(Protocol):
         customer_id: int | None,
         at: datetime,
     ) -> OrderRecord: ...
-
-
-
 
     def fulfilment_exists(self, record: OrderRecord, fulfilment_id: str) -> bool: ...
 

@@ -93,8 +93,9 @@ class Processor:
     def _translate(self, delivery: Delivery) -> InboundEvent | Problem:
         source = self.sources.get(delivery.source)
         if source is None:
-            return Problem(ProblemType.UNKNOWN_TOPIC,
-                           f"no connector configured for source {delivery.source!r}")
+            return Problem(
+                ProblemType.UNKNOWN_TOPIC, f"no connector configured for source {delivery.source!r}"
+            )
         return source.translate(delivery.topic, delivery.body)
 
     def _process_one_by_one(self, stats: ProcessStats) -> int:

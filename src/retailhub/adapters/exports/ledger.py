@@ -62,31 +62,52 @@ def period_bounds(period: str | None) -> tuple[date | None, date | None]:
 
 def transactions(conn: Connection, period: str | None = None) -> Iterator[Transaction]:
     start, end = period_bounds(period)
-    stmt = (select(journal_entries.c.id, journal_entries.c.entry_date, journal_entries.c.memo,
-                   journal_entries.c.key, journal_entries.c.source_kind,
-                   journal_entries.c.document_id, journal_lines.c.account,
-                   journal_lines.c.amount, journal_lines.c.currency, journal_lines.c.channel,
-                   journal_lines.c.location)
-            .join(journal_lines, journal_lines.c.entry_id == journal_entries.c.id)
-            .order_by(journal_entries.c.entry_date, journal_entries.c.id, journal_lines.c.id))
+    stmt = (
+        select(
+            journal_entries.c.id,
+            journal_entries.c.entry_date,
+            journal_entries.c.memo,
+            journal_entries.c.key,
+            journal_entries.c.source_kind,
+            journal_entries.c.document_id,
+            journal_lines.c.account,
+            journal_lines.c.amount,
+            journal_lines.c.currency,
+            journal_lines.c.channel,
+            journal_lines.c.location,
+        )
+        .join(journal_lines, journal_lines.c.entry_id == journal_entries.c.id)
+        .order_by(journal_entries.c.entry_date, journal_entries.c.id, journal_lines.c.id)
+    )
     if start is not None:
-        stmt = stmt.where(journal_entries.c.entry_date >= start,
-                          journal_entries.c.entry_date < end)
+        stmt = stmt.where(journal_entries.c.entry_date >= start, journal_entries.c.entry_date < end)
     current: Transaction | None = None
     postings: list[Posting] = []
     for row in conn.execute(stmt):
         if current is not None and row.id != current.entry_id:
-            yield Transaction(current.entry_id, current.on, current.memo, current.key,
-                              current.source, tuple(postings))
+            yield Transaction(
+                current.entry_id,
+                current.on,
+                current.memo,
+                current.key,
+                current.source,
+                tuple(postings),
+            )
             postings = []
         if current is None or row.id != current.entry_id:
-            current = Transaction(row.id, row.entry_date, row.memo, row.key,
-                                  f"{row.source_kind}:{row.document_id}", ())
-        postings.append(Posting(row.account, row.amount, row.currency, row.channel,
-                                row.location))
+            current = Transaction(
+                row.id,
+                row.entry_date,
+                row.memo,
+                row.key,
+                f"{row.source_kind}:{row.document_id}",
+                (),
+            )
+        postings.append(Posting(row.account, row.amount, row.currency, row.channel, row.location))
     if current is not None:
-        yield Transaction(current.entry_id, current.on, current.memo, current.key,
-                          current.source, tuple(postings))
+        yield Transaction(
+            current.entry_id, current.on, current.memo, current.key, current.source, tuple(postings)
+        )
 
 
 def _quoted(text: str) -> str:
@@ -101,10 +122,15 @@ def beancount(txns: list[Transaction], operating_currency: str) -> str:
     out = [f"option {_quoted('operating_currency')} {_quoted(operating_currency)}", ""]
     out += [f"{on.isoformat()} open {account}" for account, on in sorted(opened.items())]
     for t in txns:
-        out += ["", f"{t.on.isoformat()} * {_quoted(t.memo)}",
-                f"  source: {_quoted(t.source)}", f"  key: {_quoted(t.key)}"]
-        out += [f"  {p.account}  {format_minor(p.amount, p.currency)} {p.currency}"
-                for p in t.postings]
+        out += [
+            "",
+            f"{t.on.isoformat()} * {_quoted(t.memo)}",
+            f"  source: {_quoted(t.source)}",
+            f"  key: {_quoted(t.key)}",
+        ]
+        out += [
+            f"  {p.account}  {format_minor(p.amount, p.currency)} {p.currency}" for p in t.postings
+        ]
     return "\n".join(out) + "\n"
 
 
@@ -113,8 +139,10 @@ def hledger(txns: list[Transaction]) -> str:
     for t in txns:
         memo = t.memo.replace(";", ",")
         out += [f"{t.on.isoformat()} {memo}  ; source:{t.source}, key:{t.key}"]
-        out += [f"    {p.account}  {format_minor(p.amount, p.currency)} {p.currency}"
-                for p in t.postings]
+        out += [
+            f"    {p.account}  {format_minor(p.amount, p.currency)} {p.currency}"
+            for p in t.postings
+        ]
         out.append("")
     return "\n".join(out)
 
@@ -122,12 +150,38 @@ def hledger(txns: list[Transaction]) -> str:
 def csv_text(txns: list[Transaction]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["entry_id", "date", "memo", "source", "key", "account", "debit", "credit",
-                     "currency", "channel", "location"])
+    writer.writerow(
+        [
+            "entry_id",
+            "date",
+            "memo",
+            "source",
+            "key",
+            "account",
+            "debit",
+            "credit",
+            "currency",
+            "channel",
+            "location",
+        ]
+    )
     for t in txns:
         for p in t.postings:
             debit = format_minor(p.amount, p.currency) if p.amount > 0 else ""
             credit = format_minor(-p.amount, p.currency) if p.amount < 0 else ""
-            writer.writerow([t.entry_id, t.on.isoformat(), t.memo, t.source, t.key, p.account,
-                             debit, credit, p.currency, p.channel or "", p.location or ""])
+            writer.writerow(
+                [
+                    t.entry_id,
+                    t.on.isoformat(),
+                    t.memo,
+                    t.source,
+                    t.key,
+                    p.account,
+                    debit,
+                    credit,
+                    p.currency,
+                    p.channel or "",
+                    p.location or "",
+                ]
+            )
     return buffer.getvalue()

@@ -25,8 +25,7 @@ import orjson
 from retailhub.domain.catalog import Item, UnitConversion
 from retailhub.domain.money import Money, MoneyError
 
-IDENTITY_COLUMNS = {"shopify_variant_id": "variant",
-                    "shopify_inventory_item_id": "inventory_item"}
+IDENTITY_COLUMNS = {"shopify_variant_id": "variant", "shopify_inventory_item_id": "inventory_item"}
 _TRUE = {"true", "yes", "1", "y"}
 _FALSE = {"false", "no", "0", "n", ""}
 
@@ -47,8 +46,9 @@ class RowError:
         return f"line {self.line}: {self.message}"
 
 
-def read_items(path: Path, default_currency: str,
-               file_format: str | None = None) -> tuple[list[ItemRow], list[RowError]]:
+def read_items(
+    path: Path, default_currency: str, file_format: str | None = None
+) -> tuple[list[ItemRow], list[RowError]]:
     """Every row of the file, parsed; rows that fail are reported, never half-taken."""
     kind = file_format or ("json" if path.suffix.lower() == ".json" else "csv")
     raw = path.read_bytes()
@@ -66,8 +66,9 @@ def read_items(path: Path, default_currency: str,
             errors.append(RowError(line, str(exc)))
             continue
         if row.item.sku in seen:
-            errors.append(RowError(line, f"SKU {row.item.sku!r} already on line "
-                                         f"{seen[row.item.sku]}"))
+            errors.append(
+                RowError(line, f"SKU {row.item.sku!r} already on line {seen[row.item.sku]}")
+            )
             continue
         seen[row.item.sku] = line
         rows.append(row)
@@ -138,14 +139,19 @@ def _row(line: int, record: Mapping[str, Any], default_currency: str) -> ItemRow
     tracks = str(record.get("tracks_inventory", "true")).strip().lower()
     if tracks not in _TRUE | _FALSE:
         raise ValueError(f"{sku}: tracks_inventory must be true or false, not {tracks!r}")
-    identities = {kind: text for column, kind in IDENTITY_COLUMNS.items()
-                  if (text := _text(record, column))}
+    identities = {
+        kind: text for column, kind in IDENTITY_COLUMNS.items() if (text := _text(record, column))
+    }
     item = Item(
-        sku=sku, title=title, unit_cost=unit_cost,
-        tax_class=_text(record, "tax_class") or "standard", barcode=_text(record, "barcode"),
+        sku=sku,
+        title=title,
+        unit_cost=unit_cost,
+        tax_class=_text(record, "tax_class") or "standard",
+        barcode=_text(record, "barcode"),
         style=_text(record, "style"),
         options=tuple(_pairs(record.get("options"), f"{sku}: options")),
-        uom=_text(record, "uom") or "EA", conversions=tuple(conversions),
+        uom=_text(record, "uom") or "EA",
+        conversions=tuple(conversions),
         tracks_inventory=tracks in _TRUE or tracks == "",
     )
     return ItemRow(line, item, identities)

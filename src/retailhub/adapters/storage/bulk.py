@@ -47,8 +47,9 @@ def _prepare(conn: Connection, name: str, stmt: ClauseElement, keys: Sequence[st
     return _Prepared(str(compiled), names, defaults, processors, positional)
 
 
-def executemany(conn: Connection, name: str, stmt: ClauseElement,
-                rows: Sequence[dict[str, Any]]) -> None:
+def executemany(
+    conn: Connection, name: str, stmt: ClauseElement, rows: Sequence[dict[str, Any]]
+) -> None:
     """Execute ``stmt`` once per row; every row must have the same keys."""
     if not rows:
         return
@@ -61,8 +62,11 @@ def executemany(conn: Connection, name: str, stmt: ClauseElement,
         rows = [{**prepared.defaults, **row} for row in rows]
     # Column-wise: pick the values out in C (itemgetter), convert only the columns that have a
     # bind processor, and zip the columns back into rows.
-    picked = list(map(itemgetter(*names), rows)) if len(names) > 1 else [
-        (row[names[0]],) for row in rows]
+    picked = (
+        list(map(itemgetter(*names), rows))
+        if len(names) > 1
+        else [(row[names[0]],) for row in rows]
+    )
     columns = list(zip(*picked, strict=True))
     for i, n in enumerate(names):
         proc = prepared.processors[n]

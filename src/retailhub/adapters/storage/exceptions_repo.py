@@ -13,18 +13,31 @@ from retailhub.domain.problems import DEFAULT_OWNERS, Problem
 
 _LIVE = ("open", "retrying")
 _same_delivery = select(exceptions.c.id).where(
-    exceptions.c.inbox_id == bindparam("inbox_id"), exceptions.c.type == bindparam("type"),
-    exceptions.c.status.in_(_LIVE))
+    exceptions.c.inbox_id == bindparam("inbox_id"),
+    exceptions.c.type == bindparam("type"),
+    exceptions.c.status.in_(_LIVE),
+)
 _same_subject = select(exceptions.c.id).where(
-    exceptions.c.type == bindparam("type"), exceptions.c.subject == bindparam("subject"),
-    exceptions.c.status == "open")
-_seen_again = update(exceptions).where(exceptions.c.id == bindparam("eid")).values(
-    status="open", reason=bindparam("reason"), updated_at=bindparam("at"),
-    attempts=exceptions.c.attempts + 1)
+    exceptions.c.type == bindparam("type"),
+    exceptions.c.subject == bindparam("subject"),
+    exceptions.c.status == "open",
+)
+_seen_again = (
+    update(exceptions)
+    .where(exceptions.c.id == bindparam("eid"))
+    .values(
+        status="open",
+        reason=bindparam("reason"),
+        updated_at=bindparam("at"),
+        attempts=exceptions.c.attempts + 1,
+    )
+)
 _open = insert(exceptions).returning(exceptions.c.id)
 _for_delivery = select(exceptions.c.id).where(
-    exceptions.c.inbox_id == bindparam("inbox_id"), exceptions.c.blocking.is_(True),
-    exceptions.c.status.in_(_LIVE))
+    exceptions.c.inbox_id == bindparam("inbox_id"),
+    exceptions.c.blocking.is_(True),
+    exceptions.c.status.in_(_LIVE),
+)
 _audit = insert(exception_audit)
 
 
@@ -41,31 +54,52 @@ class SqlExceptionRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def raise_problem(self, problem: Problem, at: datetime, source: str | None,
-                      inbox_id: int | None, correlation_id: str | None,
-                      headers: Mapping[str, str] | None = None,
-                      payload: bytes | None = None) -> int:
+    def raise_problem(
+        self,
+        problem: Problem,
+        at: datetime,
+        source: str | None,
+        inbox_id: int | None,
+        correlation_id: str | None,
+        headers: Mapping[str, str] | None = None,
+        payload: bytes | None = None,
+    ) -> int:
         existing = None
         if inbox_id is not None and problem.blocking:  # the same delivery failed again
             existing = self.conn.execute(
-                _same_delivery, {"inbox_id": inbox_id, "type": problem.type.value}).scalar()
+                _same_delivery, {"inbox_id": inbox_id, "type": problem.type.value}
+            ).scalar()
         elif not problem.blocking and problem.subject is not None:
             # An advisory problem about a record already flagged (the same SKU still below
             # zero after another sale) updates that exception instead of opening one more.
             existing = self.conn.execute(
-                _same_subject, {"type": problem.type.value, "subject": problem.subject}).scalar()
+                _same_subject, {"type": problem.type.value, "subject": problem.subject}
+            ).scalar()
         if existing is not None:
             self.conn.execute(_seen_again, {"eid": existing, "reason": problem.reason, "at": at})
             self._audit(existing, at, "system", "seen-again", problem.reason)
             return int(existing)
-        exception_id = self.conn.execute(_open, {
-            "type": problem.type.value, "status": "open",
-            "owner": DEFAULT_OWNERS[problem.type].value, "priority": priority(problem),
-            "blocking": problem.blocking, "reason": problem.reason, "subject": problem.subject,
-            "amount": problem.amount, "source": source, "inbox_id": inbox_id,
-            "headers": dict(headers) if headers is not None else None, "payload": payload,
-            "attempts": 1, "created_at": at, "updated_at": at, "correlation_id": correlation_id,
-        }).scalar_one()
+        exception_id = self.conn.execute(
+            _open,
+            {
+                "type": problem.type.value,
+                "status": "open",
+                "owner": DEFAULT_OWNERS[problem.type].value,
+                "priority": priority(problem),
+                "blocking": problem.blocking,
+                "reason": problem.reason,
+                "subject": problem.subject,
+                "amount": problem.amount,
+                "source": source,
+                "inbox_id": inbox_id,
+                "headers": dict(headers) if headers is not None else None,
+                "payload": payload,
+                "attempts": 1,
+                "created_at": at,
+                "updated_at": at,
+                "correlation_id": correlation_id,
+            },
+        ).scalar_one()
         self._audit(exception_id, at, "system", "opened", problem.reason)
         return int(exception_id)
 
@@ -80,18 +114,34 @@ class SqlExceptionRepository:
         return dict(row._mapping) if row else None
 
     def open_ids(self) -> list[int]:
-        return [int(i) for i in self.conn.execute(
-            select(exceptions.c.id).where(exceptions.c.status == "open").order_by(exceptions.c.id)
-        ).scalars()]
+        return [
+            int(i)
+            for i in self.conn.execute(
+                select(exceptions.c.id)
+                .where(exceptions.c.status == "open")
+                .order_by(exceptions.c.id)
+            ).scalars()
+        ]
 
-    def set_status(self, exception_id: int, status: str, at: datetime, actor: str,
-                   note: str) -> None:
+    def set_status(
+        self, exception_id: int, status: str, at: datetime, actor: str, note: str
+    ) -> None:
         values: dict[str, object] = {"status": status, "updated_at": at}
         if status in ("resolved", "ignored"):
             values["resolved_at"] = at
-        self.conn.execute(update(exceptions).where(exceptions.c.id == exception_id).values(**values))
+        self.conn.execute(
+            update(exceptions).where(exceptions.c.id == exception_id).values(**values)
+        )
         self._audit(exception_id, at, actor, status, note)
 
     def _audit(self, exception_id: int, at: datetime, actor: str, action: str, result: str) -> None:
-        self.conn.execute(_audit, {"exception_id": exception_id, "at": at, "actor": actor,
-                                   "action": action, "result": result})
+        self.conn.execute(
+            _audit,
+            {
+                "exception_id": exception_id,
+                "at": at,
+                "actor": actor,
+                "action": action,
+                "result": result,
+            },
+        )

@@ -38,6 +38,10 @@ class IdAllocator:
 
     def _draw(self, name: str) -> list[int]:
         rows = self.conn.execute(
-            text(f"select nextval(pg_get_serial_sequence('{name}', 'id')) "
-                 "from generate_series(1, :n)"), {"n": _BLOCK})
+            text(
+                f"select nextval(pg_get_serial_sequence('{name}', 'id')) "
+                "from generate_series(1, :n)"
+            ),
+            {"n": _BLOCK},
+        )
         return [int(i) for i in rows.scalars()]

@@ -101,9 +101,13 @@ class SqlInventoryRepository:
         """Read the stored positions of the batch's SKUs in a few queries."""
         wanted = sorted({s for s in skus} - {k[0] for k in self._stored})
         for i in range(0, len(wanted), 400):
-            chunk = wanted[i:i + 400]
-            found = {(r.sku, r.location): _as_position(r) for r in self.conn.execute(
-                select(inventory_positions).where(inventory_positions.c.sku.in_(chunk)))}
+            chunk = wanted[i : i + 400]
+            found = {
+                (r.sku, r.location): _as_position(r)
+                for r in self.conn.execute(
+                    select(inventory_positions).where(inventory_positions.c.sku.in_(chunk))
+                )
+            }
             self._stored.update(found)
             self._complete.update(chunk)
 
@@ -134,14 +138,29 @@ class SqlInventoryRepository:
     def flush(self) -> None:
         """Write the batch's movements and fold its deltas into the stored positions."""
         executemany(self.conn, "movements", _insert_movements, self.buffer.take("movements"))
-        executemany(self.conn, "positions.fold",
-                    prebuilt(self.conn, "positions.fold", _fold_positions), [
-            {"sku": sku, "location": loc, "on_hand": d[0], "reserved": d[1],
-             "in_transit": d[2], "quarantined": d[3], "safety_stock": 0}
-            for (sku, loc), d in self._deltas.items() if any(d)])
+        executemany(
+            self.conn,
+            "positions.fold",
+            prebuilt(self.conn, "positions.fold", _fold_positions),
+            [
+                {
+                    "sku": sku,
+                    "location": loc,
+                    "on_hand": d[0],
+                    "reserved": d[1],
+                    "in_transit": d[2],
+                    "quarantined": d[3],
+                    "safety_stock": 0,
+                }
+                for (sku, loc), d in self._deltas.items()
+                if any(d)
+            ],
+        )
         if self._reports:
-            self.conn.execute(prebuilt(self.conn, "stock_reports.save", _save_report),
-                              list(self._reports.values()))
+            self.conn.execute(
+                prebuilt(self.conn, "stock_reports.save", _save_report),
+                list(self._reports.values()),
+            )
         self._stored.clear()
         self._complete.clear()
         self._deltas.clear()
@@ -158,17 +177,32 @@ class SqlInventoryRepository:
         if pending is not None:
             return pending["reported_at"]  # type: ignore[no-any-return]
         return self.conn.execute(
-            _report_at, {"system": system, "item": item, "location": location}).scalar()
+            _report_at, {"system": system, "item": item, "location": location}
+        ).scalar()
 
-    def save_channel_report(self, system: str, item: str, location: str, sku: str,
-                            location_code: str, available: int, at: datetime,
-                            inbox_id: int) -> None:
+    def save_channel_report(
+        self,
+        system: str,
+        item: str,
+        location: str,
+        sku: str,
+        location_code: str,
+        available: int,
+        at: datetime,
+        inbox_id: int,
+    ) -> None:
         key = (system, item, location)
         previous = self._reports.get(key)
         self._reports[key] = {
-            "system": system, "item_external_id": item, "location_external_id": location,
-            "sku": sku, "location": location_code, "available": available, "reported_at": at,
-            "inbox_id": inbox_id}
+            "system": system,
+            "item_external_id": item,
+            "location_external_id": location,
+            "sku": sku,
+            "location": location_code,
+            "available": available,
+            "reported_at": at,
+            "inbox_id": inbox_id,
+        }
 
         def undo() -> None:
             if previous is None:

@@ -18,8 +18,16 @@ from retailhub.domain.ledger import JournalEntry
 
 _insert_lines = insert(journal_lines)
 _insert_entries = insert(journal_entries)
-_LINE_COLUMNS = ("entry_id", "account", "amount", "currency", "memo", "channel", "location",
-                 "brand")
+_LINE_COLUMNS = (
+    "entry_id",
+    "account",
+    "amount",
+    "currency",
+    "memo",
+    "channel",
+    "location",
+    "brand",
+)
 
 
 def _open_account(ins: Any) -> Any:
@@ -41,13 +49,35 @@ class SqlLedgerRepository:
         self._keys.add(entry.key)
         self.buffer.on_undo(lambda: self._keys.discard(entry.key))
         entry_id = self.ids.next(journal_entries)  # lines can carry it now; gaps are harmless
-        self.buffer.append("journal", {
-            "id": entry_id, "key": entry.key, "entry_date": entry.entry_date, "memo": entry.memo,
-            "source_kind": entry.source.kind, "document_id": entry.source.document_id,
-            "event": entry.source.event, "rule": entry.rule, "reverses": entry.reverses,
-            "inbox_id": inbox_id, "posted_at": at,
-            "lines": [(entry_id, line.account, line.amount, line.currency, line.memo,
-                       line.channel, line.location, line.brand) for line in entry.lines]})
+        self.buffer.append(
+            "journal",
+            {
+                "id": entry_id,
+                "key": entry.key,
+                "entry_date": entry.entry_date,
+                "memo": entry.memo,
+                "source_kind": entry.source.kind,
+                "document_id": entry.source.document_id,
+                "event": entry.source.event,
+                "rule": entry.rule,
+                "reverses": entry.reverses,
+                "inbox_id": inbox_id,
+                "posted_at": at,
+                "lines": [
+                    (
+                        entry_id,
+                        line.account,
+                        line.amount,
+                        line.currency,
+                        line.memo,
+                        line.channel,
+                        line.location,
+                        line.brand,
+                    )
+                    for line in entry.lines
+                ],
+            },
+        )
         return True
 
     def flush(self) -> None:
@@ -59,16 +89,24 @@ class SqlLedgerRepository:
         keys = [p["key"] for p in pending]
         posted: set[str] = set()
         for i in range(0, len(keys), 500):
-            posted |= set(self.conn.execute(
-                select(journal_entries.c.key).where(journal_entries.c.key.in_(keys[i:i + 500]))
-            ).scalars())
+            posted |= set(
+                self.conn.execute(
+                    select(journal_entries.c.key).where(
+                        journal_entries.c.key.in_(keys[i : i + 500])
+                    )
+                ).scalars()
+            )
         fresh = [p for p in pending if p["key"] not in posted]
         if not fresh:
             return
         lines = [line for p in fresh for line in p.pop("lines")]
         executemany(self.conn, "journal_entries", _insert_entries, fresh)
-        executemany(self.conn, "journal_lines", _insert_lines,
-                    [dict(zip(_LINE_COLUMNS, line, strict=True)) for line in lines])
+        executemany(
+            self.conn,
+            "journal_lines",
+            _insert_lines,
+            [dict(zip(_LINE_COLUMNS, line, strict=True)) for line in lines],
+        )
 
     def discard(self) -> None:
         self._keys.clear()

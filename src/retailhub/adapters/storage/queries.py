@@ -90,8 +90,11 @@ def open_exceptions_by_type(conn: Connection) -> dict[str, int]:
 
 
 def list_exceptions(
-    conn: Connection, status: str | None = "open", limit: int = 200,
-    type_: str | None = None, owner: str | None = None,
+    conn: Connection,
+    status: str | None = "open",
+    limit: int = 200,
+    type_: str | None = None,
+    owner: str | None = None,
 ) -> list[dict[str, Any]]:
     stmt = select(
         exceptions.c.id,
@@ -138,24 +141,55 @@ def document_counts(conn: Connection) -> dict[str, int]:
 
 def order_story(conn: Connection, name: str) -> dict[str, Any] | None:
     """One order's journey: where it was fulfilled, what came back where, what was refunded."""
-    order = conn.execute(select(orders.c.id, orders.c.name, orders.c.channel, orders.c.delivery,
-                                orders.c.total_price, orders.c.currency)
-                         .where(orders.c.name == name)).first()
+    order = conn.execute(
+        select(
+            orders.c.id,
+            orders.c.name,
+            orders.c.channel,
+            orders.c.delivery,
+            orders.c.total_price,
+            orders.c.currency,
+        ).where(orders.c.name == name)
+    ).first()
     if order is None:
         return None
-    fulfilled = [{"kind": r.kind, "location": r.location, "lines": r.lines}
-                 for r in conn.execute(select(fulfilments).where(fulfilments.c.order_pk == order.id)
-                                       .order_by(fulfilments.c.occurred_at))]
-    returned = [{"sku": r.sku, "quantity": r.quantity, "disposition": r.disposition,
-                 "location": r.location, "refund": r.amount}
-                for r in conn.execute(
-                    select(refund_lines.c.sku, refund_lines.c.quantity, refund_lines.c.disposition,
-                           refund_lines.c.location, refunds.c.amount)
-                    .join(refunds, refunds.c.id == refund_lines.c.refund_pk)
-                    .where(refunds.c.order_pk == order.id))]
-    return {"order": order.name, "channel": order.channel, "delivery": order.delivery,
-            "total": order.total_price, "currency": order.currency,
-            "fulfilments": fulfilled, "returns": returned}
+    fulfilled = [
+        {"kind": r.kind, "location": r.location, "lines": r.lines}
+        for r in conn.execute(
+            select(fulfilments)
+            .where(fulfilments.c.order_pk == order.id)
+            .order_by(fulfilments.c.occurred_at)
+        )
+    ]
+    returned = [
+        {
+            "sku": r.sku,
+            "quantity": r.quantity,
+            "disposition": r.disposition,
+            "location": r.location,
+            "refund": r.amount,
+        }
+        for r in conn.execute(
+            select(
+                refund_lines.c.sku,
+                refund_lines.c.quantity,
+                refund_lines.c.disposition,
+                refund_lines.c.location,
+                refunds.c.amount,
+            )
+            .join(refunds, refunds.c.id == refund_lines.c.refund_pk)
+            .where(refunds.c.order_pk == order.id)
+        )
+    ]
+    return {
+        "order": order.name,
+        "channel": order.channel,
+        "delivery": order.delivery,
+        "total": order.total_price,
+        "currency": order.currency,
+        "fulfilments": fulfilled,
+        "returns": returned,
+    }
 
 
 def exception_detail(conn: Connection, exception_id: int) -> dict[str, Any] | None:
@@ -168,12 +202,17 @@ def exception_detail(conn: Connection, exception_id: int) -> dict[str, Any] | No
         detail[key] = detail[key].isoformat() if detail[key] else None
     detail["audit"] = [
         {"at": a.at.isoformat(), "actor": a.actor, "action": a.action, "result": a.result}
-        for a in conn.execute(select(exception_audit)
-                              .where(exception_audit.c.exception_id == exception_id)
-                              .order_by(exception_audit.c.id))]
+        for a in conn.execute(
+            select(exception_audit)
+            .where(exception_audit.c.exception_id == exception_id)
+            .order_by(exception_audit.c.id)
+        )
+    ]
     if row.inbox_id is not None:
-        delivery = conn.execute(select(inbox.c.source, inbox.c.event_id, inbox.c.topic,
-                                       inbox.c.status, inbox.c.attempts)
-                                .where(inbox.c.id == row.inbox_id)).first()
+        delivery = conn.execute(
+            select(
+                inbox.c.source, inbox.c.event_id, inbox.c.topic, inbox.c.status, inbox.c.attempts
+            ).where(inbox.c.id == row.inbox_id)
+        ).first()
         detail["delivery"] = dict(delivery._mapping) if delivery else None
     return detail

@@ -32,8 +32,11 @@ class Finding:
 
 
 def check_all(engine: Engine, settings: Settings, now: datetime) -> list[Finding]:
-    findings = [Finding("migrations", True, f"pending database migrations: {', '.join(p)}")
-                for p in [pending_migrations(engine)] if p]
+    findings = [
+        Finding("migrations", True, f"pending database migrations: {', '.join(p)}")
+        for p in [pending_migrations(engine)]
+        if p
+    ]
     if findings:
         return findings  # the other checks read tables that may not exist yet
     with engine.connect() as conn:
@@ -50,36 +53,64 @@ def _unknown_channel_skus(conn: Connection) -> list[Finding]:
     rows = conn.execute(
         select(exceptions.c.subject, func.count())
         .where(exceptions.c.type == "unknown_sku", exceptions.c.status.in_(("open", "retrying")))
-        .group_by(exceptions.c.subject).order_by(exceptions.c.subject)).all()
-    return [Finding("channel_skus", True,
-                    f"{subject} is sold by a channel but not in the item master "
-                    f"({n} deliveries waiting)") for subject, n in rows]
+        .group_by(exceptions.c.subject)
+        .order_by(exceptions.c.subject)
+    ).all()
+    return [
+        Finding(
+            "channel_skus",
+            True,
+            f"{subject} is sold by a channel but not in the item master ({n} deliveries waiting)",
+        )
+        for subject, n in rows
+    ]
 
 
 def _incomplete_items(conn: Connection) -> list[Finding]:
     out = []
     for sku, cost, tax_class in conn.execute(
-            select(items.c.sku, items.c.unit_cost, items.c.tax_class)
-            .where(or_(items.c.unit_cost <= 0, items.c.tax_class == "")).order_by(items.c.sku)):
+        select(items.c.sku, items.c.unit_cost, items.c.tax_class)
+        .where(or_(items.c.unit_cost <= 0, items.c.tax_class == ""))
+        .order_by(items.c.sku)
+    ):
         missing = [what for what, bad in (("cost", cost <= 0), ("tax class", not tax_class)) if bad]
-        out.append(Finding("items", False, f"{sku} has no {' or '.join(missing)}: "
-                                           "COGS or tax will be wrong"))
+        out.append(
+            Finding(
+                "items", False, f"{sku} has no {' or '.join(missing)}: COGS or tax will be wrong"
+            )
+        )
     unmapped = conn.execute(
-        select(func.count()).select_from(items).where(~items.c.sku.in_(
-            select(item_identities.c.sku).where(item_identities.c.kind == "variant")))
+        select(func.count())
+        .select_from(items)
+        .where(
+            ~items.c.sku.in_(
+                select(item_identities.c.sku).where(item_identities.c.kind == "variant")
+            )
+        )
     ).scalar_one()
     if unmapped:
-        out.append(Finding("items", False, f"{unmapped} item(s) have no Shopify variant id: "
-                                           "orders for them only match by SKU"))
+        out.append(
+            Finding(
+                "items",
+                False,
+                f"{unmapped} item(s) have no Shopify variant id: orders for them only match by SKU",
+            )
+        )
     return out
 
 
 def _unmapped_locations(conn: Connection, settings: Settings) -> list[Finding]:
     mapped = set(conn.execute(select(location_identities.c.location)).scalars())
-    return [Finding("locations", False, f"location {loc.code} has no Shopify location id: "
-                                        "fulfilments and POS sales there cannot be placed")
-            for loc in settings.locations
-            if loc.holds_sellable_stock and settings.shopify and loc.code not in mapped]
+    return [
+        Finding(
+            "locations",
+            False,
+            f"location {loc.code} has no Shopify location id: "
+            "fulfilments and POS sales there cannot be placed",
+        )
+        for loc in settings.locations
+        if loc.holds_sellable_stock and settings.shopify and loc.code not in mapped
+    ]
 
 
 def _clock_skew(conn: Connection, now: datetime) -> list[Finding]:
@@ -89,8 +120,14 @@ def _clock_skew(conn: Connection, now: datetime) -> list[Finding]:
     skew = abs((server.astimezone(UTC) - now).total_seconds())
     if skew <= MAX_CLOCK_SKEW_SECONDS:
         return []
-    return [Finding("clock", True, f"this machine's clock is {skew:.1f}s off the database's: "
-                                   "waiting deliveries and SLAs would time out wrongly")]
+    return [
+        Finding(
+            "clock",
+            True,
+            f"this machine's clock is {skew:.1f}s off the database's: "
+            "waiting deliveries and SLAs would time out wrongly",
+        )
+    ]
 
 
 def _connectors(settings: Settings) -> list[Finding]:
@@ -98,8 +135,14 @@ def _connectors(settings: Settings) -> list[Finding]:
         return [Finding("connectors", True, "no [connectors.shopify]: no channel can deliver")]
     short = [s for s in settings.shopify.secrets if len(s) < 16]
     if short:
-        return [Finding("connectors", True, "the Shopify webhook secret is shorter than 16 "
-                                            "characters: it is not the app's client secret")]
+        return [
+            Finding(
+                "connectors",
+                True,
+                "the Shopify webhook secret is shorter than 16 "
+                "characters: it is not the app's client secret",
+            )
+        ]
     return []
 
 
@@ -108,12 +151,24 @@ def _accounts(settings: Settings) -> list[Finding]:
     out = []
     for gateway, account in chart.gateways.items():
         if not account.startswith(("Assets:", "Liabilities:")):
-            out.append(Finding("accounts", True, f"gateway {gateway} clears into {account}, "
-                                                 "which is not an asset or liability account"))
+            out.append(
+                Finding(
+                    "accounts",
+                    True,
+                    f"gateway {gateway} clears into {account}, "
+                    "which is not an asset or liability account",
+                )
+            )
     for name, account in chart.named().items():
         root = account.split(":", 1)[0]
         if root not in ("Assets", "Liabilities", "Equity", "Income", "Expenses"):
-            out.append(Finding("accounts", True, f"[accounts] {name} = {account!r} does not "
-                                                 "start with Assets/Liabilities/Equity/Income/"
-                                                 "Expenses"))
+            out.append(
+                Finding(
+                    "accounts",
+                    True,
+                    f"[accounts] {name} = {account!r} does not "
+                    "start with Assets/Liabilities/Equity/Income/"
+                    "Expenses",
+                )
+            )
     return out

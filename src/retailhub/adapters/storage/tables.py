@@ -90,7 +90,8 @@ inbox = Table(
 # The raw delivery, apart from its processing state: marking a delivery applied then rewrites a
 # small row, not the whole payload (SQLite rewrites a row in full on every update).
 inbox_payloads = Table(
-    "inbox_payloads", metadata,
+    "inbox_payloads",
+    metadata,
     Column("inbox_id", Id, ForeignKey("inbox.id"), primary_key=True, autoincrement=False),
     Column("headers", JSON, nullable=False),
     Column("body", LargeBinary, nullable=False),

@@ -60,6 +60,7 @@ def create_app(hub: Hub, run_worker: bool = True, poll_seconds: float = 0.5) -> 
         body = await request.body()
         if len(body) > MAX_BODY_BYTES:
             return _problem(413, "Payload too large", f"limit is {MAX_BODY_BYTES} bytes")
+
         def store() -> Receipt:
             with hub.uow() as uow:
                 stored = receive(uow, source, headers, body, hub.clock())

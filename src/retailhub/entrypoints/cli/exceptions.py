@@ -17,17 +17,20 @@ exceptions_app = typer.Typer(help="The exception queue.", no_args_is_help=True)
 @exceptions_app.command("list")
 def exceptions_list(
     status: Annotated[str, typer.Option(help="open, retrying, resolved, ignored or all.")] = "open",
-    exception_type: Annotated[str | None, typer.Option(
-        "--type", help="Only this type (unknown_sku, invalid_payload, …).")] = None,
-    owner: Annotated[str | None, typer.Option(
-        help="Only this owner team (finance, store_ops, ecommerce, it).")] = None,
+    exception_type: Annotated[
+        str | None, typer.Option("--type", help="Only this type (unknown_sku, invalid_payload, …).")
+    ] = None,
+    owner: Annotated[
+        str | None, typer.Option(help="Only this owner team (finance, store_ops, ecommerce, it).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The exception queue, most urgent first."""
     hub = open_hub()
     with hub.uow() as uow:
-        rows = queries.list_exceptions(uow.conn, None if status == "all" else status,
-                                       type_=exception_type, owner=owner)
+        rows = queries.list_exceptions(
+            uow.conn, None if status == "all" else status, type_=exception_type, owner=owner
+        )
     if as_json:
         print_json(rows)
         return
@@ -54,12 +57,16 @@ def exceptions_show(
     if as_json:
         print_json(detail)
         return
-    console.print(f"#{detail['id']} {detail['type']} ({detail['status']}, owner "
-                  f"{detail['owner']}, priority {detail['priority']}): {detail['reason']}")
+    console.print(
+        f"#{detail['id']} {detail['type']} ({detail['status']}, owner "
+        f"{detail['owner']}, priority {detail['priority']}): {detail['reason']}"
+    )
     if detail.get("delivery"):
         d = detail["delivery"]
-        console.print(f"delivery: {d['source']} {d['topic']} {d['event_id']} ({d['status']}, "
-                      f"{d['attempts']} attempt(s))")
+        console.print(
+            f"delivery: {d['source']} {d['topic']} {d['event_id']} ({d['status']}, "
+            f"{d['attempts']} attempt(s))"
+        )
     for a in detail["audit"]:
         console.print(f"  {a['at']}  {a['actor']}  {a['action']}  {a['result'] or ''}")
 

@@ -43,17 +43,19 @@ def trial_balance(as_json: JsonOpt = False) -> None:
 
 @ledger_app.command("export")
 def ledger_export(
-    file_format: Annotated[str, typer.Option(
-        "--format", help="beancount, hledger or csv.")] = "beancount",
-    period: Annotated[str | None, typer.Option(
-        help="Only entries dated in YYYY, YYYY-MM or YYYY-MM-DD.")] = None,
-    output: Annotated[Path | None, typer.Option(
-        "--output", help="Write to FILE instead of standard output.")] = None,
+    file_format: Annotated[
+        str, typer.Option("--format", help="beancount, hledger or csv.")
+    ] = "beancount",
+    period: Annotated[
+        str | None, typer.Option(help="Only entries dated in YYYY, YYYY-MM or YYYY-MM-DD.")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", help="Write to FILE instead of standard output.")
+    ] = None,
 ) -> None:
     """Export the journal for plain-text accounting tools (bean-check, hledger) or a sheet."""
     if file_format not in ledger_exports.FORMATS:
-        err.print(f"[red]unknown format {file_format!r}[/red]: "
-                  f"{', '.join(ledger_exports.FORMATS)}")
+        err.print(f"[red]unknown format {file_format!r}[/red]: {', '.join(ledger_exports.FORMATS)}")
         raise typer.Exit(2)
     try:
         ledger_exports.period_bounds(period)

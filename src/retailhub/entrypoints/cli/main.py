@@ -39,6 +39,7 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(exceptions_app, name="exceptions")
 app.add_typer(items_app, name="items")
 
+
 @app.callback()
 def main(
     db: Annotated[
@@ -118,12 +119,16 @@ def _print_summary(r: dict[str, Any], currency: str) -> None:
     story = r.get("story")
     if story:
         picked = ", ".join(f"{f['kind']} at {f['location']}" for f in story["fulfilments"])
-        back = ", ".join(f"{x['quantity']} {x['sku']} ({x['disposition']}) at {x['location']}, "
-                         f"refunded {format_minor(x['refund'], story['currency'])}"
-                         for x in story["returns"])
-        console.print(f"the seed's story, order {story['order']} "
-                      f"({format_minor(story['total'], story['currency'])} online): "
-                      f"{picked or 'not fulfilled'}; returned: {back or 'nothing'}")
+        back = ", ".join(
+            f"{x['quantity']} {x['sku']} ({x['disposition']}) at {x['location']}, "
+            f"refunded {format_minor(x['refund'], story['currency'])}"
+            for x in story["returns"]
+        )
+        console.print(
+            f"the seed's story, order {story['order']} "
+            f"({format_minor(story['total'], story['currency'])} online): "
+            f"{picked or 'not fulfilled'}; returned: {back or 'nothing'}"
+        )
     atp = Table("SKU", *next(iter(r["atp"].values())).keys(), title="Available to promise")
     for sku, by_channel in r["atp"].items():
         atp.add_row(sku, *(str(v) for v in by_channel.values()))
@@ -176,8 +181,13 @@ def ingest(
                 store(uow)
         store(uow)
     stats = hub.processor().run_until_idle()
-    result = {**counts, "applied": stats.applied, "waiting": stats.waiting,
-              "failed": stats.failed, "problems": stats.by_problem}
+    result = {
+        **counts,
+        "applied": stats.applied,
+        "waiting": stats.waiting,
+        "failed": stats.failed,
+        "problems": stats.by_problem,
+    }
     if as_json:
         print_json(result)
     else:
@@ -201,14 +211,26 @@ def doctor(as_json: JsonOpt = False) -> None:
     findings = check_all(engine, settings, utc_now())
     blocking = [f for f in findings if f.blocking]
     if as_json:
-        print_json({"ready": not blocking, "findings": [
-            {"check": f.check, "blocking": f.blocking, "message": f.message} for f in findings]})
+        print_json(
+            {
+                "ready": not blocking,
+                "findings": [
+                    {"check": f.check, "blocking": f.blocking, "message": f.message}
+                    for f in findings
+                ],
+            }
+        )
     else:
         for f in findings:
-            console.print(("[red]BLOCKING[/red] " if f.blocking else "[yellow]warning[/yellow] ")
-                          + f"{f.check}: {f.message}")
-        console.print("[green]ready[/green]" if not blocking
-                      else f"[red]{len(blocking)} blocking finding(s)[/red]")
+            console.print(
+                ("[red]BLOCKING[/red] " if f.blocking else "[yellow]warning[/yellow] ")
+                + f"{f.check}: {f.message}"
+            )
+        console.print(
+            "[green]ready[/green]"
+            if not blocking
+            else f"[red]{len(blocking)} blocking finding(s)[/red]"
+        )
     if blocking:
         raise typer.Exit(1)
 
@@ -247,5 +269,3 @@ def serve(
     from retailhub.entrypoints.api.app import create_app
 
     uvicorn.run(create_app(open_hub(), run_worker=worker), host=host, port=port, log_level="info")
-
-

@@ -85,7 +85,9 @@ def inventory_receive(
     hub = open_hub()
     codes = {loc.code for loc in hub.settings.locations}
     if location not in codes:
-        err.print(f"[red]unknown location {location!r}[/red]; configured: {', '.join(sorted(codes))}")
+        err.print(
+            f"[red]unknown location {location!r}[/red]; configured: {', '.join(sorted(codes))}"
+        )
         raise typer.Exit(2)
     if quantity <= 0:
         err.print("[red]quantity must be positive[/red]")
@@ -100,8 +102,13 @@ def inventory_receive(
             raise typer.Exit(1) from exc
         uow.commit()
         position = uow.inventory.position(sku, location)
-    result = {"sku": sku, "location": location, "received": quantity,
-              "on_hand": position.on_hand, "reference": ref}
+    result = {
+        "sku": sku,
+        "location": location,
+        "received": quantity,
+        "on_hand": position.on_hand,
+        "reference": ref,
+    }
     if as_json:
         print_json(result)
     else:
@@ -111,8 +118,9 @@ def inventory_receive(
 @items_app.command("import")
 def items_import(
     file: Annotated[Path, typer.Argument(help="Item master file (.csv or .json).")],
-    file_format: Annotated[str | None, typer.Option(
-        "--format", help="csv or json (default: from the file name).")] = None,
+    file_format: Annotated[
+        str | None, typer.Option("--format", help="csv or json (default: from the file name).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Import or update items (with their Shopify ids); any bad row and nothing is imported."""
@@ -133,7 +141,7 @@ def items_import(
         task = progress.add_task("items", total=len(rows))
         catalog = SqlCatalogRepository(uow.conn)
         for i in range(0, len(rows), 1000):  # one transaction: all rows or none
-            chunk = rows[i:i + 1000]
+            chunk = rows[i : i + 1000]
             catalog.save_items(((r.item, r.identities) for r in chunk), "shopify")
             progress.advance(task, len(chunk))
         uow.commit()

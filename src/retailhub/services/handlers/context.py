@@ -37,10 +37,13 @@ class ApplyContext:
         """Our location code for a channel's location id; an unmapped one blocks the delivery."""
         code = self.uow.catalog.location_for(ref)
         if code is None:
-            raise Blocked(Problem(
-                ProblemType.UNKNOWN_LOCATION,
-                f"{what}: {ref.system} location {ref.id} is not mapped to a retailhub location",
-                subject=f"location:{ref.system}:{ref.id}"))
+            raise Blocked(
+                Problem(
+                    ProblemType.UNKNOWN_LOCATION,
+                    f"{what}: {ref.system} location {ref.id} is not mapped to a retailhub location",
+                    subject=f"location:{ref.system}:{ref.id}",
+                )
+            )
         return code
 
     def order(self, system: str, order_id: str, what: str) -> OrderRecord:
@@ -57,6 +60,3 @@ class ApplyContext:
 def order_key(source: str, order_id: str) -> str:
     """The dependency name a delivery waits on until its order is applied."""
     return f"order:{source}:{order_id}"
-
-
-

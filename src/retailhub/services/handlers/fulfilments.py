@@ -58,8 +58,11 @@ def apply_fulfilment(record: OrderRecord, f: Fulfilment, ctx: ApplyContext) -> N
             # the same movement; reconcile_reservations then has nothing left to release.
             held = min(fl.quantity, state.reserved) if state.reserved_location == location else 0
             state.reserved -= held
-            sales.append(inventory.sale(state.sku, location, fl.quantity, f.occurred_at, ref,
-                                        from_reserved=held))
+            sales.append(
+                inventory.sale(
+                    state.sku, location, fl.quantity, f.occurred_at, ref, from_reserved=held
+                )
+            )
             costs.append(CostLine(state.sku, fl.quantity, state.unit_cost, location))
 
     source = ctx.source("fulfilment", f.fulfilment_id)

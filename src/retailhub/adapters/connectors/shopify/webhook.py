@@ -35,10 +35,10 @@ class ShopifyWebhooks:
         event_id = headers.get("x-shopify-event-id")
         if event_id:
             return event_id
-        digest = hashlib.sha256(self.topic(headers).encode() + b"\n" + body).hexdigest()
+        digest = hashlib.sha256(self.topic(headers, body).encode() + b"\n" + body).hexdigest()
         return f"sha256:{digest}"
 
-    def topic(self, headers: Mapping[str, str]) -> str:
+    def topic(self, headers: Mapping[str, str], body: bytes = b"") -> str:
         return headers.get("x-shopify-topic", "")
 
     def translate(self, topic: str, body: bytes) -> InboundEvent | Problem:

@@ -203,9 +203,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_exceptions")),
     )
     op.create_index("ix_exceptions_inbox", "exceptions", ["inbox_id"], unique=False)
-    op.create_index(
-        "ix_exceptions_type_subject", "exceptions", ["type", "subject"], unique=False
-    )
+    op.create_index("ix_exceptions_type_subject", "exceptions", ["type", "subject"], unique=False)
     op.create_index("ix_exceptions_status_type", "exceptions", ["status", "type"], unique=False)
     op.create_table(
         "item_identities",
