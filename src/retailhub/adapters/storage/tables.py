@@ -358,3 +358,154 @@ journal_lines = Table(
     Column("location", String(40)),
     Column("brand", String(40)),
 )
+
+# -- money: expected receipts, settlements, bank lines, reconciliation ----------------------
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("receipt_id", String(200), nullable=False),
+    Column("gateway", String(60), nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("amount", Minor, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("transaction_id", String(120)),
+    Column("order_source", String(40)),
+    Column("order_id", String(120)),
+    Column("status", String(24), nullable=False),  # expected | pending | failed
+    Column("inbox_id", Id),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    UniqueConstraint("receipt_id", name="uq_payments_receipt_id"),
+    Index("ix_payments_transaction", "gateway", "transaction_id"),
+    Index("ix_payments_order", "gateway", "order_id", "kind"),
+)
+
+settlements = Table(
+    "settlements",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("gateway", String(60), nullable=False),
+    Column("settlement_id", String(200), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("total", Minor, nullable=False),
+    Column("deposit_date", Date),
+    Column("period_start", UtcDateTime),
+    Column("period_end", UtcDateTime),
+    Column("origin", String(250), nullable=False),  # the imported file's name, or "api"
+    Column("imported_at", UtcDateTime, nullable=False),
+    UniqueConstraint("gateway", "settlement_id", name="uq_settlements_gateway"),
+)
+
+settlement_lines = Table(
+    "settlement_lines",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("settlement_pk", Id, ForeignKey("settlements.id"), nullable=False, index=True),
+    Column("gateway", String(60), nullable=False),
+    Column("settlement_id", String(200), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("amount", Minor, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("transaction_id", String(120)),
+    Column("order_ref", String(120)),
+    Column("description", Text, nullable=False),
+    Index("ix_settlement_lines_transaction", "gateway", "transaction_id"),
+)
+
+bank_lines = Table(
+    "bank_lines",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account", String(80), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("booked_on", Date, nullable=False),
+    Column("amount", Minor, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("reference", Text, nullable=False),
+    Column("bank_ref", String(120)),
+    Column("counterparty", String(200)),
+    Column("origin", String(250), nullable=False),
+    # Re-importing an overlapping statement must not double a deposit: the bank's own id
+    # when it gives one, else (account, date, amount, reference, occurrence).
+    Column("fingerprint", String(64), nullable=False),
+    Column("imported_at", UtcDateTime, nullable=False),
+    UniqueConstraint("fingerprint", name="uq_bank_lines_fingerprint"),
+)
+
+reconciliation_runs = Table(
+    "reconciliation_runs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("run_at", UtcDateTime, nullable=False),
+    Column("gateway", String(60)),
+    Column("on_date", Date),
+    Column("matched", Integer, nullable=False),
+    Column("matchable", Integer, nullable=False),
+    Column("summary", JSON, nullable=False),
+)
+
+reconciliation_items = Table(
+    "reconciliation_items",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("run_id", Id, ForeignKey("reconciliation_runs.id"), nullable=False, index=True),
+    Column("outcome", String(32), nullable=False),
+    Column("gateway", String(60), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("method", String(24), nullable=False),
+    Column("expected", Minor, nullable=False),
+    Column("settled", Minor, nullable=False),
+    Column("subject", String(250), nullable=False),
+    Column("detail", JSON, nullable=False),
+)
+
+# -- store registers ----------------------------------------------------------------------
+
+register_cash = Table(
+    "register_cash",
+    metadata,
+    Column("location", String(40), primary_key=True),
+    Column("register", String(40), primary_key=True),
+    Column("business_day", Date, primary_key=True),
+    Column("expected_cash", Minor, nullable=False),  # cash taken less cash paid out, no float
+    Column("counted", Minor),
+)
+
+# -- daily summary posting: entries held per channel and day, then posted as one -----------
+
+staged_entries = Table(
+    "staged_entries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("key", String(250), nullable=False),
+    Column("entry_date", Date, nullable=False),
+    Column("channel", String(40), nullable=False),
+    Column("memo", Text, nullable=False),
+    Column("source_kind", String(40), nullable=False),
+    Column("document_id", String(120), nullable=False),
+    Column("event", String(250)),
+    Column("rule", String(80), nullable=False),
+    Column("inbox_id", Id),
+    Column("posted_at", UtcDateTime, nullable=False),
+    Column("summary_key", String(250)),  # the summary entry it went into, once summarised
+    UniqueConstraint("key", name="uq_staged_entries_key"),
+    Index("ix_staged_entries_open", "summary_key", "channel", "entry_date"),
+)
+
+staged_lines = Table(
+    "staged_lines",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("staged_id", Id, ForeignKey("staged_entries.id"), nullable=False, index=True),
+    Column("account", String(200), nullable=False),
+    Column("amount", Minor, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("memo", Text),
+    Column("channel", String(40)),
+    Column("location", String(40)),
+    Column("brand", String(40)),
+)
