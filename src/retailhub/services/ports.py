@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from retailhub.domain.catalog import Item
@@ -17,8 +17,10 @@ from retailhub.domain.events import InboundEvent
 from retailhub.domain.inventory import Movement, Position
 from retailhub.domain.ledger import JournalEntry
 from retailhub.domain.orders import ExternalRef, Fulfilment, Order
+from retailhub.domain.payments import ExpectedReceipt, PaymentKind
 from retailhub.domain.problems import Problem
 from retailhub.domain.returns import Refund
+from retailhub.domain.settlements import Settlement
 
 
 class WebhookSource(Protocol):
@@ -252,7 +254,59 @@ class LedgerRepository(Protocol):
         written, so the ledger still holds exactly one entry per key.
         """
 
+    def stage(
+        self,
+        entry: JournalEntry,
+        channel: str,
+        location: str | None,
+        inbox_id: int | None,
+        at: datetime,
+    ) -> bool:
+        """Hold an entry of a daily-summary channel (once per key) for its day's summary."""
+
     def trial_balance(self) -> dict[tuple[str, str], int]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReceipt:
+    receipt: ExpectedReceipt
+    order: ExternalRef | None
+    status: str  # "expected" (the gateway owes it), "pending" or "failed" (it does not)
+
+
+class PaymentRepository(Protocol):
+    """Expected receipts by our own ``receipt_id``; a second record of one id replaces it."""
+
+    def record(
+        self,
+        receipt: ExpectedReceipt,
+        order: ExternalRef | None,
+        status: str,
+        inbox_id: int | None,
+        at: datetime,
+    ) -> None: ...
+
+    def get(self, receipt_id: str) -> StoredReceipt | None: ...
+
+    def find(self, gateway: str, transaction_id: str) -> StoredReceipt | None: ...
+
+    def for_order(self, gateway: str, order_id: str, kind: PaymentKind) -> list[StoredReceipt]: ...
+
+
+class SettlementRepository(Protocol):
+    def exists(self, gateway: str, settlement_id: str) -> bool: ...
+
+    def add(self, settlement: Settlement, origin: str, at: datetime) -> None: ...
+
+
+class RegisterRepository(Protocol):
+    """Cash per register drawer and business day."""
+
+    def add_cash(self, location: str, register: str, day: date, amount: int) -> None: ...
+
+    def set_counted(self, location: str, register: str, day: date, counted: int) -> None: ...
+
+    def drawer(self, location: str, register: str, day: date) -> tuple[int, int | None]: ...
 
 
 class UnitOfWork(Protocol):
@@ -274,6 +328,15 @@ class UnitOfWork(Protocol):
 
     @property
     def ledger(self) -> LedgerRepository: ...
+
+    @property
+    def payments(self) -> PaymentRepository: ...
+
+    @property
+    def settlements(self) -> SettlementRepository: ...
+
+    @property
+    def registers(self) -> RegisterRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -5,19 +5,27 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from retailhub.adapters.storage.buffer import WriteBuffer
 from retailhub.adapters.storage.bulk import executemany
 from retailhub.adapters.storage.dialect import prebuilt
 from retailhub.adapters.storage.ids import IdAllocator
-from retailhub.adapters.storage.tables import accounts, journal_entries, journal_lines
+from retailhub.adapters.storage.tables import (
+    accounts,
+    journal_entries,
+    journal_lines,
+    staged_entries,
+    staged_lines,
+)
 from retailhub.domain.accounts import account_type
-from retailhub.domain.ledger import JournalEntry
+from retailhub.domain.ledger import JournalEntry, JournalLine
 
 _insert_lines = insert(journal_lines)
 _insert_entries = insert(journal_entries)
+_insert_staged = insert(staged_entries)
+_insert_staged_lines = insert(staged_lines)
 _LINE_COLUMNS = (
     "entry_id",
     "account",
@@ -80,8 +88,114 @@ class SqlLedgerRepository:
         )
         return True
 
+    def stage(
+        self,
+        entry: JournalEntry,
+        channel: str,
+        location: str | None,
+        inbox_id: int | None,
+        at: datetime,
+    ) -> bool:
+        """Hold an entry of a daily-summary channel until ``summarise`` posts the day as one."""
+        if entry.key in self._keys:
+            return False
+        self._keys.add(entry.key)
+        self.buffer.on_undo(lambda: self._keys.discard(entry.key))
+        self.buffer.append(
+            "staged",
+            {
+                "id": self.ids.next(staged_entries),
+                "key": entry.key,
+                "entry_date": entry.entry_date,
+                "channel": channel,
+                "location": location,
+                "memo": entry.memo,
+                "source_kind": entry.source.kind,
+                "document_id": entry.source.document_id,
+                "event": entry.source.event,
+                "rule": entry.rule,
+                "inbox_id": inbox_id,
+                "posted_at": at,
+                "lines": list(entry.lines),
+            },
+        )
+        return True
+
+    def _flush_staged(self) -> None:
+        pending = self.buffer.take("staged")
+        if not pending:
+            return
+        keys = [p["key"] for p in pending]
+        held = set(
+            self.conn.execute(
+                select(staged_entries.c.key).where(staged_entries.c.key.in_(keys))
+            ).scalars()
+        )
+        fresh = [p for p in pending if p["key"] not in held]
+        lines = [
+            {
+                "staged_id": p["id"],
+                "account": line.account,
+                "amount": line.amount,
+                "currency": line.currency,
+                "memo": line.memo,
+                "channel": line.channel,
+                "location": line.location,
+                "brand": line.brand,
+            }
+            for p in fresh
+            for line in p.pop("lines")
+        ]
+        if fresh:
+            self.conn.execute(_insert_staged, fresh)
+            self.conn.execute(_insert_staged_lines, lines)
+
+    def staged_open(self) -> list[tuple[int, str, Any, str | None, JournalLine]]:
+        """Lines of entries not yet summarised: (staged id, channel, day, location, line)."""
+        rows = self.conn.execute(
+            select(
+                staged_entries.c.id,
+                staged_entries.c.channel,
+                staged_entries.c.entry_date,
+                staged_entries.c.location,
+                staged_lines,
+            )
+            .join(staged_lines, staged_lines.c.staged_id == staged_entries.c.id)
+            .where(staged_entries.c.summary_key.is_(None))
+            .order_by(staged_entries.c.id, staged_lines.c.id)
+        )
+        return [
+            (
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                JournalLine(
+                    r.account, r.amount, r.currency, r.memo, r.channel_1, r.location_1, r.brand
+                ),
+            )
+            for r in rows
+        ]
+
+    def mark_summarised(self, staged_ids: list[int], summary_key: str) -> None:
+        for i in range(0, len(staged_ids), 500):
+            self.conn.execute(
+                update(staged_entries)
+                .where(staged_entries.c.id.in_(staged_ids[i : i + 500]))
+                .values(summary_key=summary_key)
+            )
+
+    def summaries_posted(self, prefix: str) -> int:
+        """How many summary entries already exist under ``prefix`` (a channel, store and day)."""
+        return int(
+            self.conn.execute(
+                select(func.count()).where(journal_entries.c.key.like(prefix + "%"))
+            ).scalar_one()
+        )
+
     def flush(self) -> None:
         """Insert the batch's entries, skipping any whose key was already posted."""
+        self._flush_staged()
         pending = self.buffer.take("journal")
         self._keys.clear()
         if not pending:

@@ -484,6 +484,7 @@ staged_entries = Table(
     Column("key", String(250), nullable=False),
     Column("entry_date", Date, nullable=False),
     Column("channel", String(40), nullable=False),
+    Column("location", String(40)),
     Column("memo", Text, nullable=False),
     Column("source_kind", String(40), nullable=False),
     Column("document_id", String(120), nullable=False),

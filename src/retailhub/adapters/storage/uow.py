@@ -15,6 +15,9 @@ from retailhub.adapters.storage.inbox_repo import SqlInboxRepository
 from retailhub.adapters.storage.inventory_repo import SqlInventoryRepository
 from retailhub.adapters.storage.ledger_repo import SqlLedgerRepository
 from retailhub.adapters.storage.orders_repo import SqlOrderRepository
+from retailhub.adapters.storage.payments_repo import SqlPaymentRepository
+from retailhub.adapters.storage.registers_repo import SqlRegisterRepository
+from retailhub.adapters.storage.settlements_repo import SqlSettlementRepository
 
 
 class SqlUnitOfWork:
@@ -37,6 +40,9 @@ class SqlUnitOfWork:
         self.catalog = SqlCatalogRepository(self.conn, self.catalog_cache)
         self.inventory = SqlInventoryRepository(self.conn, self.buffer)
         self.ledger = SqlLedgerRepository(self.conn, self.buffer, self.ids)
+        self.payments = SqlPaymentRepository(self.conn, self.buffer)
+        self.settlements = SqlSettlementRepository(self.conn, self.buffer, self.ids)
+        self.registers = SqlRegisterRepository(self.conn, self.buffer)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -49,6 +55,9 @@ class SqlUnitOfWork:
         self.orders.flush()  # customers, orders and lines first: the rest refer to them
         self.ledger.flush()
         self.inventory.flush()
+        self.payments.flush()
+        self.settlements.flush()
+        self.registers.flush()
         self.inbox.flush()
         self.buffer.reset()
 
@@ -63,6 +72,9 @@ class SqlUnitOfWork:
         self.orders.discard()
         self.inventory.discard()
         self.ledger.discard()
+        self.payments.discard()
+        self.settlements.discard()
+        self.registers.discard()
         self.ids.reset()
         self._tx.rollback()
         self._tx = self.conn.begin()

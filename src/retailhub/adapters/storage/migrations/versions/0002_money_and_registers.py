@@ -132,6 +132,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=250), nullable=False),
         sa.Column("entry_date", sa.Date(), nullable=False),
         sa.Column("channel", sa.String(length=40), nullable=False),
+        sa.Column("location", sa.String(length=40), nullable=True),
         sa.Column("memo", sa.Text(), nullable=False),
         sa.Column("source_kind", sa.String(length=40), nullable=False),
         sa.Column("document_id", sa.String(length=120), nullable=False),
