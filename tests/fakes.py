@@ -12,7 +12,7 @@ import copy
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from retailhub.domain import inventory, ledger
@@ -23,7 +23,9 @@ from retailhub.domain.ledger import JournalEntry
 from retailhub.domain.orders import ExternalRef, Fulfilment, Order
 from retailhub.domain.problems import DEFAULT_OWNERS, Problem
 from retailhub.domain.returns import Refund
-from retailhub.services.ports import Delivery, InboxRow, LineState, OrderRecord
+from retailhub.domain.payments import ExpectedReceipt, PaymentKind
+from retailhub.domain.settlements import Settlement
+from retailhub.services.ports import Delivery, InboxRow, LineState, OrderRecord, StoredReceipt
 
 _LIVE = ("open", "retrying")
 
@@ -281,8 +283,67 @@ class FakeLedgerRepository(_Snapshots):
         self.entries[entry.key] = entry
         return True
 
+    staged: dict[str, tuple[JournalEntry, str, str | None]] = field(default_factory=dict)
+
+    def stage(self, entry: JournalEntry, channel: str, location: str | None,
+              inbox_id: int | None, at: datetime) -> bool:
+        if entry.key in self.staged:
+            return False
+        self.staged[entry.key] = (entry, channel, location)
+        return True
+
     def trial_balance(self) -> dict[tuple[str, str], int]:
         return ledger.trial_balance(self.entries.values())
+
+
+@dataclass
+class FakePaymentRepository(_Snapshots):
+    """Expected receipts by receipt id."""
+
+    receipts: dict[str, StoredReceipt] = field(default_factory=dict)
+
+    def record(self, receipt: ExpectedReceipt, order: ExternalRef | None, status: str,
+               inbox_id: int | None, at: datetime) -> None:
+        self.receipts[receipt.receipt_id] = StoredReceipt(receipt, order, status)
+
+    def get(self, receipt_id: str) -> StoredReceipt | None:
+        return self.receipts.get(receipt_id)
+
+    def find(self, gateway: str, transaction_id: str) -> StoredReceipt | None:
+        return next((s for s in self.receipts.values() if s.receipt.gateway == gateway
+                     and s.receipt.transaction_id == transaction_id), None)
+
+    def for_order(self, gateway: str, order_id: str, kind: PaymentKind) -> list[StoredReceipt]:
+        return [s for s in self.receipts.values() if s.receipt.gateway == gateway
+                and s.receipt.order_ref == order_id and s.receipt.kind is kind]
+
+
+@dataclass
+class FakeSettlementRepository(_Snapshots):
+    settlements: dict[tuple[str, str], Settlement] = field(default_factory=dict)
+
+    def exists(self, gateway: str, settlement_id: str) -> bool:
+        return (gateway, settlement_id) in self.settlements
+
+    def add(self, settlement: Settlement, origin: str, at: datetime) -> None:
+        self.settlements[(settlement.gateway, settlement.settlement_id)] = settlement
+
+
+@dataclass
+class FakeRegisterRepository(_Snapshots):
+    cash: dict[tuple[str, str, date], int] = field(default_factory=dict)
+    counted: dict[tuple[str, str, date], int] = field(default_factory=dict)
+
+    def add_cash(self, location: str, register: str, day: date, amount: int) -> None:
+        key = (location, register, day)
+        self.cash[key] = self.cash.get(key, 0) + amount
+
+    def set_counted(self, location: str, register: str, day: date, counted: int) -> None:
+        self.counted[(location, register, day)] = counted
+
+    def drawer(self, location: str, register: str, day: date) -> tuple[int, int | None]:
+        key = (location, register, day)
+        return self.cash.get(key, 0), self.counted.get(key)
 
 
 class FakeUnitOfWork:
@@ -295,12 +356,16 @@ class FakeUnitOfWork:
         self.catalog = catalog
         self.inventory = FakeInventoryRepository()
         self.ledger = FakeLedgerRepository()
+        self.payments = FakePaymentRepository()
+        self.settlements = FakeSettlementRepository()
+        self.registers = FakeRegisterRepository()
         self.commits = self.rollbacks = 0
         self._committed = self.snapshot()
 
     def snapshot(self) -> list[Any]:
         """Everything a transaction can change (the catalog is read-only here)."""
-        stores = (self.inbox, self.exceptions, self.orders, self.inventory, self.ledger)
+        stores = (self.inbox, self.exceptions, self.orders, self.inventory, self.ledger,
+                  self.payments, self.settlements, self.registers)
         return [(store, store.snapshot()) for store in stores]
 
     def restore(self, state: list[Any]) -> None:

@@ -51,6 +51,15 @@ class ChartOfAccounts:
     inventory_adjustments: str = "Expenses:Inventory-Adjustments"
     opening_balances: str = "Equity:Opening-Balances"
     bank: str = "Assets:Bank"
+    payment_fees: str = "Expenses:Payment-Fees"  # per gateway: Expenses:Payment-Fees:Stripe
+    commissions: str = "Expenses:Marketplace-Commissions"  # per marketplace
+    chargebacks: str = "Expenses:Chargebacks"
+    reserves: str = "Assets:Gateway-Reserves"  # per gateway: money held back from payouts
+    settlement_adjustments: str = "Expenses:Settlement-Adjustments"
+    cash_over_short: str = "Expenses:Cash-Over-Short"
+    cash_paid_out: str = "Expenses:Petty-Cash"
+    cash_paid_in: str = "Assets:Cash-Safe"  # float top-ups come from the safe
+    gift_card_breakage: str = "Income:Gift-Card-Breakage"
     gateways: Mapping[str, str] = field(default_factory=dict)
     jurisdictions: Mapping[str, str] = field(default_factory=dict)
     # Derived names, memoised: posting asks for the same few accounts thousands of times.
@@ -72,6 +81,13 @@ class ChartOfAccounts:
         if name.lower().replace(" ", "_") == "gift_card":
             return self.gift_cards
         return f"{self.clearing}:{account_component(name)}"
+
+    def per_gateway(self, base: str, gateway: str) -> str:
+        """A gateway's own sub-account of ``base``: fees, commissions, reserves, adjustments."""
+        key = (base, gateway)
+        if key not in self._derived:
+            self._derived[key] = f"{base}:{account_component(gateway)}"
+        return self._derived[key]
 
     def sales_tax_for(self, jurisdiction: str) -> str:
         key = ("tax", jurisdiction)

@@ -182,3 +182,8 @@ def units_share(amount: int, units: int, of_units: int, already: int = 0) -> int
 def _cumulative(amount: int, units: int, of_units: int) -> int:
     sign = -1 if amount < 0 else 1
     return sign * ((abs(amount) * units) // of_units)
+
+
+def scale(amount: int, factor: Decimal) -> int:
+    """``amount`` times a rate (breakage, a fee percentage), rounded half-even to minor units."""
+    return int((Decimal(amount) * factor).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))

@@ -135,6 +135,7 @@ class Order:
     tenders: tuple[Tender, ...] = ()
     # The sale this one was exchanged from (a POS exchange: a return plus a new sale).
     exchanged_from: str | None = None
+    register: str | None = None  # the till that rang up a store sale
 
     def line(self, line_id: str) -> OrderLine | None:
         for line in self.lines:

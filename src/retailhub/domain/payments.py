@@ -29,6 +29,16 @@ class TenderMethod(StrEnum):
     OTHER = "other"
 
 
+def gateway_key(name: str | None) -> str:
+    """One spelling per gateway: "Shopify Payments" and "shopify-payments" → "shopify_payments"."""
+    return "_".join((name or "unknown").strip().lower().replace("-", " ").split())
+
+
+# Gateways that never settle through a payout file: nothing to reconcile for them.
+UNSETTLED_GATEWAYS: frozenset[str] = frozenset(
+    {"cash", "gift_card", "store_credit", "manual", "exchange", "unknown"}
+)
+
 # Tenders that never pass through a gateway's settlement: nothing to reconcile.
 UNSETTLED_METHODS: frozenset[TenderMethod] = frozenset(
     {TenderMethod.CASH, TenderMethod.GIFT_CARD, TenderMethod.STORE_CREDIT}

@@ -60,6 +60,7 @@ class Refund:
     discrepancy: int = 0  # channel's own "refund_discrepancy" adjustment (informational)
     note: str | None = None
     return_id: str | None = None
+    register: str | None = None  # the till that paid a store refund out
 
     @property
     def refunded_to_customer(self) -> int:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from retailhub.domain.events import (
+    EventsReported,
     FulfilmentReported,
     InboundEvent,
     OrderReported,
@@ -213,7 +214,10 @@ def _prefetch(uow: UnitOfWork, events: list[InboundEvent | Problem]) -> None:
     keys: list[tuple[str, str]] = []
     customers = []
     skus: set[str] = set()
-    for event in events:
+    flat: list[InboundEvent | Problem] = []
+    for event in events:  # several facts in one delivery are prefetched like the rest
+        flat.extend(event.events if isinstance(event, EventsReported) else (event,))
+    for event in flat:
         if isinstance(event, OrderReported):
             keys.append((event.order.source, event.order.order_id))
             skus.update(line.sku for line in event.order.lines if line.sku)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
+from decimal import Decimal
 
 from retailhub.domain.inventory import ChannelAvailability
+from retailhub.domain.payments import gateway_key
 from retailhub.domain.posting import PostingPolicy
 
 
@@ -22,6 +24,16 @@ class HubRules:
     dependency_timeout_seconds: int = 3600
     # Journal entries are dated by the business day where the company trades.
     timezone: tzinfo = UTC
+    # Channels posted as one summary entry per store and business day instead of per event.
+    summary_channels: frozenset[str] = frozenset()
+    # Expected share of gift-card value never redeemed (proportional breakage); 0 = none.
+    gift_card_breakage_rate: Decimal = Decimal(0)
+    # Channel gateway names → settlement gateway names ("amazon_marketplace" → "amazon").
+    gateway_aliases: Mapping[str, str] = field(default_factory=dict)
+
+    def gateway(self, name: str | None) -> str:
+        key = gateway_key(name)
+        return self.gateway_aliases.get(key, key)
 
     def owner(self, entity: str) -> str:
         return self.ownership.get(entity, "retailhub")

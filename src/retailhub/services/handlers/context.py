@@ -26,7 +26,13 @@ class ApplyContext:
         return SourceRef(kind, document_id, self.event_ref)
 
     def post(self, entry: JournalEntry | None) -> None:
-        if entry is not None:
+        if entry is None:
+            return
+        channel = entry.lines[0].channel
+        if channel is not None and channel in self.rules.summary_channels:
+            location = next((line.location for line in entry.lines if line.location), None)
+            self.uow.ledger.stage(entry, channel, location, self.inbox_id, self.now)
+        else:
             self.uow.ledger.post(entry, self.inbox_id, self.now)
 
     def day(self, at: datetime) -> date:

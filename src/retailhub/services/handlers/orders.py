@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from retailhub.domain import posting
+from retailhub.domain import payment_posting, posting
 from retailhub.domain.events import OrderReported
 from retailhub.domain.orders import DeliveryMethod, Order, OrderLine
+from retailhub.domain.payments import TenderMethod
 from retailhub.domain.posting import LineSlice, Recognition
 from retailhub.domain.problems import Blocked, Problem, ProblemType, Waiting
 from retailhub.services.handlers.context import ApplyContext, order_key
 from retailhub.services.handlers.fulfilments import apply_fulfilment
+from retailhub.services.handlers.payments import capture_receipts, gift_card_breakage
 from retailhub.services.handlers.refunds import apply_refund
 from retailhub.services.handlers.stock import settle
 from retailhub.services.ports import LineState, OrderRecord
@@ -133,16 +135,27 @@ def _capture_payment(record: OrderRecord, ctx: ApplyContext) -> None:
     if target <= record.captured:
         return  # voids and refunds are their own facts; capture only ever grows here
     delta = target - record.captured
-    ctx.post(
-        posting.payment_capture(
-            order,
-            delta,
-            ctx.rules.posting,
-            ctx.day(order.created_at),
-            ctx.source("order", order.order_id),
-        )
-    )
+    on, source = ctx.day(order.created_at), ctx.source("order", order.order_id)
+    if order.tenders and record.captured == 0:  # a store sale says how it was paid
+        ctx.post(payment_posting.tender_capture(
+            order.currency, order.channel, record.location, order.tenders, ctx.rules.posting,
+            on, source, order.name,
+        ))  # fmt: skip
+        gift_card_breakage(order.currency, order.channel, order.tenders, on, order.order_id, ctx)
+        _count_cash(record, ctx)
+    else:
+        ctx.post(posting.payment_capture(order, delta, ctx.rules.posting, on, source))
     record.captured = target
+    capture_receipts(record, ctx)
+
+
+def _count_cash(record: OrderRecord, ctx: ApplyContext) -> None:
+    """Cash tendered goes into the drawer of the register that rang the sale."""
+    order = record.order
+    cash = sum(t.amount for t in order.tenders if t.method is TenderMethod.CASH)
+    if cash and order.register and record.location:
+        day = ctx.day(order.created_at)
+        ctx.uow.registers.add_cash(record.location, order.register, day, cash)
 
 
 def _recognise_at_order(record: OrderRecord, ctx: ApplyContext) -> None:

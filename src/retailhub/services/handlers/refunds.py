@@ -14,8 +14,9 @@ from retailhub.domain.events import RefundReported
 from retailhub.domain.inventory import Movement
 from retailhub.domain.posting import CostLine, LineSlice, Recognition, RefundContext
 from retailhub.domain.problems import Blocked, Problem, ProblemType, Waiting
-from retailhub.domain.returns import Disposition, Refund, RefundLine
+from retailhub.domain.returns import Disposition, Refund, RefundLine, RefundMethod
 from retailhub.services.handlers.context import ApplyContext, order_key
+from retailhub.services.handlers.payments import refund_receipts
 from retailhub.services.handlers.stock import settle
 from retailhub.services.ports import LineState, OrderRecord
 
@@ -82,6 +83,11 @@ def apply_refund(record: OrderRecord, r: Refund, ctx: ApplyContext) -> None:
         ctx.uow.inventory.record(movements, ctx.inbox_id)
     skus = {p.rl.line_id: p.state.sku for p in plans}
     ctx.uow.orders.add_refund(record, r, location, skus, [p.location for p in plans])
+    refund_receipts(record, r, ctx)
+    cash = sum(t.amount for t in r.tenders if t.method is RefundMethod.CASH)
+    register = r.register or order.register
+    if cash and register and location:
+        ctx.uow.registers.add_cash(location, register, on, -cash)
 
 
 def _plan(record: OrderRecord, r: Refund, at_order: bool, ctx: ApplyContext) -> list[_Plan]:

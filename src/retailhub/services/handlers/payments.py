@@ -1,0 +1,148 @@
+"""Money the gateways owe us: expected receipts from captures, refunds and gateway reports.
+
+Every capture and refund the hub applies leaves an expected receipt, so reconciliation can ask
+each settlement "did you pay this?". A gateway's own report of the same payment (a Stripe
+charge, a Square payment) does not create a second receipt: it finds the one the order left,
+by the gateway's transaction id or by the order, and adds what it knows (the id, the status).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from retailhub.domain import payment_posting
+from retailhub.domain.events import PaymentReported, SettlementReported
+from retailhub.domain.orders import ExternalRef
+from retailhub.domain.payments import (
+    UNSETTLED_GATEWAYS,
+    ExpectedReceipt,
+    PaymentKind,
+    Tender,
+    TenderMethod,
+)
+from retailhub.domain.returns import Refund
+from retailhub.domain.settlements import Settlement
+from retailhub.services.handlers.context import ApplyContext
+from retailhub.services.ports import OrderRecord, StoredReceipt
+
+# Gateway statuses that mean the money moved (Stripe "succeeded", Square "COMPLETED", …).
+_SETTLING = frozenset({"succeeded", "completed", "paid", "won", "expected", "lost", "captured"})
+_FAILED = frozenset({"failed", "canceled", "cancelled", "rejected", "voided"})
+
+
+def status_of(gateway_status: str) -> str:
+    s = gateway_status.lower()
+    if s in _SETTLING:
+        return "expected"
+    return "failed" if s in _FAILED else "pending"
+
+
+def capture_receipts(record: OrderRecord, ctx: ApplyContext) -> None:
+    """The receipts an order's capture leaves: one per settling tender, or one for the order."""
+    order = record.order
+    ref = ExternalRef(order.source, order.order_id)
+    if order.tenders:
+        for i, t in enumerate(order.tenders):
+            gateway = ctx.rules.gateway(t.gateway)
+            if gateway in UNSETTLED_GATEWAYS:
+                continue
+            receipt_id = f"{order.source}:{order.order_id}:tender:{t.transaction_id or i}"
+            _expect(ctx, ExpectedReceipt(gateway, PaymentKind.CAPTURE, t.amount, order.currency,
+                                         order.created_at, t.transaction_id, order.order_id,
+                                         receipt_id), ref)  # fmt: skip
+        return
+    gateway = ctx.rules.gateway(order.gateway)
+    if gateway in UNSETTLED_GATEWAYS or record.captured <= 0:
+        return
+    receipt_id = f"{order.source}:{order.order_id}:capture"
+    known = ctx.uow.payments.get(receipt_id)
+    txn = known.receipt.transaction_id if known else None  # a gateway report may have added it
+    _expect(ctx, ExpectedReceipt(gateway, PaymentKind.CAPTURE, record.captured, order.currency,
+                                 order.created_at, txn, order.order_id, receipt_id), ref)  # fmt: skip
+
+
+def refund_receipts(record: OrderRecord, r: Refund, ctx: ApplyContext) -> None:
+    order = record.order
+    ref = ExternalRef(order.source, order.order_id)
+    for t in r.tenders:
+        gateway = ctx.rules.gateway(t.gateway)
+        if gateway in UNSETTLED_GATEWAYS:
+            continue
+        receipt_id = f"{order.source}:refund:{r.refund_id}:{t.transaction_id}"
+        known = ctx.uow.payments.find(gateway, t.transaction_id)
+        if known is not None:  # the gateway reported this refund first
+            receipt_id = known.receipt.receipt_id
+        _expect(ctx, ExpectedReceipt(gateway, PaymentKind.REFUND, -t.amount, order.currency,
+                                     r.occurred_at, t.transaction_id, order.order_id,
+                                     receipt_id), ref)  # fmt: skip
+
+
+def gift_card_breakage(
+    currency: str,
+    channel: str,
+    tenders: tuple[Tender, ...],
+    on: date,
+    key: str,
+    ctx: ApplyContext,
+) -> None:
+    """Proportional breakage released by a sale's gift-card redemptions, if configured."""
+    redeemed = sum(t.amount for t in tenders if t.method is TenderMethod.GIFT_CARD)
+    rate = ctx.rules.gift_card_breakage_rate
+    if redeemed and rate:
+        ctx.post(payment_posting.breakage(
+            currency, channel, redeemed, rate, ctx.rules.posting, on, ctx.source("breakage", key)
+        ))  # fmt: skip
+
+
+def payment_reported(event: PaymentReported, ctx: ApplyContext) -> None:
+    """A gateway reports a payment: enrich the receipt the order left, or record a new one."""
+    r = event.receipt
+    gateway = ctx.rules.gateway(r.gateway)
+    status = status_of(event.status)
+    receipt_id = r.receipt_id or f"{gateway}:{r.transaction_id}"
+    known: StoredReceipt | None = None
+    if r.transaction_id:
+        known = ctx.uow.payments.find(gateway, r.transaction_id)
+    if known is None and event.order is not None and r.kind is PaymentKind.CAPTURE:
+        # The order's capture receipt has no transaction id yet: this report supplies it.
+        for candidate in ctx.uow.payments.for_order(gateway, event.order.id, r.kind):
+            if candidate.receipt.transaction_id is None:
+                known = candidate
+                break
+    if known is not None:
+        receipt_id = known.receipt.receipt_id
+    order_ref = event.order.id if event.order else r.order_ref
+    receipt = ExpectedReceipt(gateway, r.kind, r.amount, r.currency, r.occurred_at,
+                              r.transaction_id, order_ref, receipt_id)  # fmt: skip
+    order = event.order or (known.order if known else None)
+    ctx.uow.payments.record(receipt, order, status, ctx.inbox_id, ctx.now)
+    if r.kind in (PaymentKind.CHARGEBACK, PaymentKind.CHARGEBACK_REVERSAL) and status == "expected":
+        ctx.post(
+            payment_posting.chargeback(
+                receipt, ctx.rules.posting, ctx.day(r.occurred_at),
+                ctx.source("dispute", receipt_id),
+            )
+        )  # fmt: skip
+
+
+def settlement_reported(event: SettlementReported, ctx: ApplyContext) -> None:
+    """A payout fetched from a gateway's API: stored once and posted to the bank."""
+    record_settlement(event.settlement, "api", ctx)
+
+
+def record_settlement(s: Settlement, origin: str, ctx: ApplyContext) -> bool:
+    """Store a settlement once per (gateway, id) and post it; ``False`` if already there."""
+    if ctx.uow.settlements.exists(s.gateway, s.settlement_id):
+        return False
+    ctx.uow.settlements.add(s, origin, ctx.now)
+    on = s.deposit_date or ctx.day(max(line.occurred_at for line in s.lines))
+    ctx.post(
+        payment_posting.settlement(
+            s, ctx.rules.posting, on, ctx.source("settlement", f"{s.gateway}:{s.settlement_id}")
+        )
+    )
+    return True
+
+
+def _expect(ctx: ApplyContext, receipt: ExpectedReceipt, order: ExternalRef) -> None:
+    ctx.uow.payments.record(receipt, order, "expected", ctx.inbox_id, ctx.now)
