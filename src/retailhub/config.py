@@ -10,6 +10,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field, fields
 from datetime import UTC, tzinfo
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,6 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from retailhub.domain.accounts import ChartOfAccounts
 from retailhub.domain.catalog import Location, LocationKind
 from retailhub.domain.inventory import ChannelAvailability
+from retailhub.domain.money import MoneyError, to_minor
+from retailhub.domain.payments import gateway_key
 from retailhub.domain.posting import PostingPolicy, Recognition
 from retailhub.services.rules import HubRules
 
@@ -36,6 +39,7 @@ class ChannelConfig:
     include_in_transit: bool = False
     allow_backorder: bool = False
     recognise_revenue_at: Recognition = Recognition.AT_FULFILMENT
+    posting: str = "transaction"  # or "daily_summary": one entry per store and business day
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,37 @@ class ShopifyConfig:
     shop_domain: str
     secrets: tuple[str, ...]
     channels: dict[str, str] = field(default_factory=dict)  # source_name -> channel
+
+
+@dataclass(frozen=True)
+class StripeConfig:
+    secrets: tuple[str, ...]
+    api_key: str | None = None
+    tolerance_seconds: int = 300
+    base_url: str | None = None
+
+
+@dataclass(frozen=True)
+class SquareConfig:
+    signature_keys: tuple[str, ...]
+    notification_url: str
+    access_token: str | None = None
+    base_url: str | None = None
+    channel: str = "pos"
+
+
+@dataclass(frozen=True)
+class PosFeedConfig:
+    card_gateway: str = "card"
+    accept_unlinked_returns: bool = True
+    channel: str = "pos"
+
+
+@dataclass(frozen=True)
+class ReconciliationConfig:
+    amount_tolerance: int = 0  # minor units
+    date_window_days: int = 7
+    gateway_aliases: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -58,6 +93,11 @@ class Settings:
     dependency_timeout_seconds: int = 3600
     batch_size: int = 1000
     timezone: tzinfo = UTC
+    stripe: StripeConfig | None = None
+    square: SquareConfig | None = None
+    pos_feed: PosFeedConfig = field(default_factory=PosFeedConfig)
+    reconciliation: ReconciliationConfig = field(default_factory=ReconciliationConfig)
+    gift_card_breakage_rate: Decimal = Decimal(0)
 
     def rules(self) -> HubRules:
         policy = PostingPolicy(
@@ -78,6 +118,11 @@ class Settings:
             ownership=self.ownership,
             dependency_timeout_seconds=self.dependency_timeout_seconds,
             timezone=self.timezone,
+            summary_channels=frozenset(
+                c.name for c in self.channels.values() if c.posting == "daily_summary"
+            ),
+            gift_card_breakage_rate=self.gift_card_breakage_rate,
+            gateway_aliases=self.reconciliation.gateway_aliases,
         )
 
 
@@ -116,18 +161,29 @@ def parse(data: dict[str, Any], path: Path | None = None) -> Settings:
             )
         ownership[entity] = str(owner)
     pipeline = data.get("pipeline", {})
+    connectors = data.get("connectors", {})
+    currency = str(company.get("currency", "USD")).upper()
     return Settings(
         path=path,
         company=str(company.get("name", "My Shop")),
-        currency=str(company.get("currency", "USD")).upper(),
+        currency=currency,
         locations=locations,
         channels=channels,
-        shopify=_shopify(data.get("connectors", {}).get("shopify"), where),
+        shopify=_shopify(connectors.get("shopify"), where),
         ownership=ownership,
         accounts=_accounts(data.get("accounts", {}), where),
         dependency_timeout_seconds=int(pipeline.get("dependency_timeout_seconds", 3600)),
         timezone=_timezone(company.get("timezone", "UTC"), where),
         batch_size=int(pipeline.get("batch_size", 1000)),
+        stripe=_stripe(connectors.get("stripe"), where),
+        square=_square(connectors.get("square"), where),
+        pos_feed=_pos_feed(connectors.get("pos", {}), where),
+        reconciliation=_reconciliation(data.get("reconciliation", {}), currency, where),
+        gift_card_breakage_rate=_rate(
+            data.get("gift_cards", {}).get("breakage_rate", "0"),
+            "[gift_cards] breakage_rate",
+            where,
+        ),
     )
 
 
@@ -167,6 +223,11 @@ def _channel(name: str, raw: dict[str, Any], codes: set[str], where: str) -> Cha
         raise ConfigError(
             f"{where}: [channels.{name}] recognise_revenue_at must be 'order' or 'fulfilment'"
         ) from exc
+    posting = str(raw.get("posting", "transaction"))
+    if posting not in ("transaction", "daily_summary"):
+        raise ConfigError(
+            f"{where}: [channels.{name}] posting must be 'transaction' or 'daily_summary'"
+        )
     return ChannelConfig(
         name,
         locations,
@@ -174,31 +235,103 @@ def _channel(name: str, raw: dict[str, Any], codes: set[str], where: str) -> Cha
         bool(raw.get("include_in_transit", False)),
         bool(raw.get("allow_backorder", False)),
         recognition,
+        posting,
     )
+
+
+def _secret_values(raw: dict[str, Any], section: str, key: str, where: str) -> list[str]:
+    """``key`` inline and/or ``{key}_env`` naming an environment variable."""
+    values: list[str] = []
+    if raw.get(f"{key}_env"):
+        value = os.environ.get(str(raw[f"{key}_env"]))
+        if not value:
+            raise ConfigError(
+                f"{where}: [connectors.{section}] {key}_env "
+                f"{raw[f'{key}_env']!r} is not set in the environment"
+            )
+        values.append(value)
+    if raw.get(key):
+        values.append(str(raw[key]))
+    return values
+
+
+def _signing_secrets(raw: dict[str, Any], section: str, key: str, where: str) -> tuple[str, ...]:
+    """The current secret plus ``previous_{key}s`` still accepted while a rotation settles."""
+    secrets = _secret_values(raw, section, key, where)
+    secrets += [str(s) for s in raw.get(f"previous_{key}s", [])]
+    if not secrets:
+        raise ConfigError(f"{where}: [connectors.{section}] needs {key} or {key}_env")
+    return tuple(secrets)
 
 
 def _shopify(raw: dict[str, Any] | None, where: str) -> ShopifyConfig | None:
     if raw is None:
         return None
-    secrets: list[str] = []
-    if raw.get("secret_env"):
-        value = os.environ.get(str(raw["secret_env"]))
-        if not value:
-            raise ConfigError(
-                f"{where}: [connectors.shopify] secret_env "
-                f"{raw['secret_env']!r} is not set in the environment"
-            )
-        secrets.append(value)
-    if raw.get("secret"):
-        secrets.append(str(raw["secret"]))
-    secrets += [str(s) for s in raw.get("previous_secrets", [])]
-    if not secrets:
-        raise ConfigError(f"{where}: [connectors.shopify] needs secret or secret_env")
     return ShopifyConfig(
         str(raw.get("shop_domain", "")),
-        tuple(secrets),
+        _signing_secrets(raw, "shopify", "secret", where),
         {str(k): str(v) for k, v in raw.get("source_channels", {}).items()},
     )
+
+
+def _stripe(raw: dict[str, Any] | None, where: str) -> StripeConfig | None:
+    if raw is None:
+        return None
+    api_key = _secret_values(raw, "stripe", "api_key", where)
+    return StripeConfig(
+        _signing_secrets(raw, "stripe", "secret", where),
+        api_key[0] if api_key else None,
+        int(raw.get("tolerance_seconds", 300)),
+        raw.get("base_url"),
+    )
+
+
+def _square(raw: dict[str, Any] | None, where: str) -> SquareConfig | None:
+    if raw is None:
+        return None
+    if not raw.get("notification_url"):
+        raise ConfigError(
+            f"{where}: [connectors.square] needs notification_url (the URL Square signs)"
+        )
+    token = _secret_values(raw, "square", "access_token", where)
+    return SquareConfig(
+        _signing_secrets(raw, "square", "signature_key", where),
+        str(raw["notification_url"]),
+        token[0] if token else None,
+        raw.get("base_url"),
+        str(raw.get("channel", "pos")),
+    )
+
+
+def _pos_feed(raw: dict[str, Any], where: str) -> PosFeedConfig:
+    return PosFeedConfig(
+        str(raw.get("card_gateway", "card")),
+        bool(raw.get("accept_unlinked_returns", True)),
+        str(raw.get("channel", "pos")),
+    )
+
+
+def _rate(value: Any, what: str, where: str) -> Decimal:
+    try:
+        rate = Decimal(str(value))
+    except InvalidOperation:
+        raise ConfigError(f"{where}: {what} {value!r} is not a number") from None
+    if not Decimal(0) <= rate < Decimal(1):
+        raise ConfigError(f"{where}: {what} must be at least 0 and below 1 (a share)")
+    return rate
+
+
+def _reconciliation(raw: dict[str, Any], currency: str, where: str) -> ReconciliationConfig:
+    try:
+        tolerance = to_minor(str(raw.get("amount_tolerance", "0")), currency)
+    except (MoneyError, InvalidOperation):
+        raise ConfigError(
+            f'{where}: [reconciliation] amount_tolerance must be an amount like "0.05"'
+        ) from None
+    aliases = {
+        gateway_key(k): gateway_key(str(v)) for k, v in raw.get("gateway_aliases", {}).items()
+    }
+    return ReconciliationConfig(tolerance, int(raw.get("date_window_days", 7)), aliases)
 
 
 def _accounts(raw: dict[str, Any], where: str) -> ChartOfAccounts:

@@ -137,10 +137,18 @@ def _capture_payment(record: OrderRecord, ctx: ApplyContext) -> None:
     delta = target - record.captured
     on, source = ctx.day(order.created_at), ctx.source("order", order.order_id)
     if order.tenders and record.captured == 0:  # a store sale says how it was paid
-        ctx.post(payment_posting.tender_capture(
-            order.currency, order.channel, record.location, order.tenders, ctx.rules.posting,
-            on, source, order.name,
-        ))  # fmt: skip
+        ctx.post(
+            payment_posting.tender_capture(
+                order.currency,
+                order.channel,
+                record.location,
+                order.tenders,
+                ctx.rules.posting,
+                on,
+                source,
+                order.name,
+            )
+        )
         gift_card_breakage(order.currency, order.channel, order.tenders, on, order.order_id, ctx)
         _count_cash(record, ctx)
     else:

@@ -47,9 +47,20 @@ def capture_receipts(record: OrderRecord, ctx: ApplyContext) -> None:
             if gateway in UNSETTLED_GATEWAYS:
                 continue
             receipt_id = f"{order.source}:{order.order_id}:tender:{t.transaction_id or i}"
-            _expect(ctx, ExpectedReceipt(gateway, PaymentKind.CAPTURE, t.amount, order.currency,
-                                         order.created_at, t.transaction_id, order.order_id,
-                                         receipt_id), ref)  # fmt: skip
+            _expect(
+                ctx,
+                ExpectedReceipt(
+                    gateway,
+                    PaymentKind.CAPTURE,
+                    t.amount,
+                    order.currency,
+                    order.created_at,
+                    t.transaction_id,
+                    order.order_id,
+                    receipt_id,
+                ),
+                ref,
+            )
         return
     gateway = ctx.rules.gateway(order.gateway)
     if gateway in UNSETTLED_GATEWAYS or record.captured <= 0:
@@ -57,8 +68,20 @@ def capture_receipts(record: OrderRecord, ctx: ApplyContext) -> None:
     receipt_id = f"{order.source}:{order.order_id}:capture"
     known = ctx.uow.payments.get(receipt_id)
     txn = known.receipt.transaction_id if known else None  # a gateway report may have added it
-    _expect(ctx, ExpectedReceipt(gateway, PaymentKind.CAPTURE, record.captured, order.currency,
-                                 order.created_at, txn, order.order_id, receipt_id), ref)  # fmt: skip
+    _expect(
+        ctx,
+        ExpectedReceipt(
+            gateway,
+            PaymentKind.CAPTURE,
+            record.captured,
+            order.currency,
+            order.created_at,
+            txn,
+            order.order_id,
+            receipt_id,
+        ),
+        ref,
+    )
 
 
 def refund_receipts(record: OrderRecord, r: Refund, ctx: ApplyContext) -> None:
@@ -72,9 +95,20 @@ def refund_receipts(record: OrderRecord, r: Refund, ctx: ApplyContext) -> None:
         known = ctx.uow.payments.find(gateway, t.transaction_id)
         if known is not None:  # the gateway reported this refund first
             receipt_id = known.receipt.receipt_id
-        _expect(ctx, ExpectedReceipt(gateway, PaymentKind.REFUND, -t.amount, order.currency,
-                                     r.occurred_at, t.transaction_id, order.order_id,
-                                     receipt_id), ref)  # fmt: skip
+        _expect(
+            ctx,
+            ExpectedReceipt(
+                gateway,
+                PaymentKind.REFUND,
+                -t.amount,
+                order.currency,
+                r.occurred_at,
+                t.transaction_id,
+                order.order_id,
+                receipt_id,
+            ),
+            ref,
+        )
 
 
 def gift_card_breakage(
@@ -89,9 +123,17 @@ def gift_card_breakage(
     redeemed = sum(t.amount for t in tenders if t.method is TenderMethod.GIFT_CARD)
     rate = ctx.rules.gift_card_breakage_rate
     if redeemed and rate:
-        ctx.post(payment_posting.breakage(
-            currency, channel, redeemed, rate, ctx.rules.posting, on, ctx.source("breakage", key)
-        ))  # fmt: skip
+        ctx.post(
+            payment_posting.breakage(
+                currency,
+                channel,
+                redeemed,
+                rate,
+                ctx.rules.posting,
+                on,
+                ctx.source("breakage", key),
+            )
+        )
 
 
 def payment_reported(event: PaymentReported, ctx: ApplyContext) -> None:
@@ -112,17 +154,27 @@ def payment_reported(event: PaymentReported, ctx: ApplyContext) -> None:
     if known is not None:
         receipt_id = known.receipt.receipt_id
     order_ref = event.order.id if event.order else r.order_ref
-    receipt = ExpectedReceipt(gateway, r.kind, r.amount, r.currency, r.occurred_at,
-                              r.transaction_id, order_ref, receipt_id)  # fmt: skip
+    receipt = ExpectedReceipt(
+        gateway,
+        r.kind,
+        r.amount,
+        r.currency,
+        r.occurred_at,
+        r.transaction_id,
+        order_ref,
+        receipt_id,
+    )
     order = event.order or (known.order if known else None)
     ctx.uow.payments.record(receipt, order, status, ctx.inbox_id, ctx.now)
     if r.kind in (PaymentKind.CHARGEBACK, PaymentKind.CHARGEBACK_REVERSAL) and status == "expected":
         ctx.post(
             payment_posting.chargeback(
-                receipt, ctx.rules.posting, ctx.day(r.occurred_at),
+                receipt,
+                ctx.rules.posting,
+                ctx.day(r.occurred_at),
                 ctx.source("dispute", receipt_id),
             )
-        )  # fmt: skip
+        )
 
 
 def settlement_reported(event: SettlementReported, ctx: ApplyContext) -> None:

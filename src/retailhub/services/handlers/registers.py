@@ -41,13 +41,27 @@ def sale_voided(event: SaleVoided, ctx: ApplyContext) -> None:
         if (kept := _kept(record, line.line_id)) > 0
     )
     tenders = tuple(
-        RefundTender(f"{event.void_id}:{i}", t.gateway, t.amount,
-                     _TENDER_REFUNDS.get(t.method.value, RefundMethod.ORIGINAL_TENDER))
+        RefundTender(
+            f"{event.void_id}:{i}",
+            t.gateway,
+            t.amount,
+            _TENDER_REFUNDS.get(t.method.value, RefundMethod.ORIGINAL_TENDER),
+        )
         for i, t in enumerate(order.tenders)
-    ) or (RefundTender(event.void_id, order.gateway or "unknown", record.captured,
-                       RefundMethod.ORIGINAL_TENDER),)  # fmt: skip
-    refund = Refund(event.void_id, order.order_id, event.occurred_at, lines, tenders,
-                    note="void", register=order.register)  # fmt: skip
+    ) or (
+        RefundTender(
+            event.void_id, order.gateway or "unknown", record.captured, RefundMethod.ORIGINAL_TENDER
+        ),
+    )
+    refund = Refund(
+        event.void_id,
+        order.order_id,
+        event.occurred_at,
+        lines,
+        tenders,
+        note="void",
+        register=order.register,
+    )
     apply_refund(record, refund, ctx)
     settle(record, ctx)
 
@@ -66,24 +80,39 @@ def unlinked_return_reported(event: UnlinkedReturnReported, ctx: ApplyContext) -
     for item in event.items:
         stocked = ctx.uow.catalog.item(item.sku)
         if stocked is None:
-            raise Blocked(Problem(
-                ProblemType.UNKNOWN_SKU,
-                f"return {event.return_id} brings back SKU {item.sku!r}, not in the item master",
-                subject=f"sku:{item.sku}"))  # fmt: skip
+            raise Blocked(
+                Problem(
+                    ProblemType.UNKNOWN_SKU,
+                    f"return {event.return_id} brings back SKU {item.sku!r}, not in the item master",
+                    subject=f"sku:{item.sku}",
+                )
+            )
         line_tax = sum(t.amount for t in item.tax_lines)
         goods += item.unit_price * item.quantity - (line_tax if event.taxes_included else 0)
         for t in item.tax_lines:
             taxes[t.jurisdiction] = taxes.get(t.jurisdiction, 0) + t.amount
         if stocked.tracks_inventory and item.disposition is Disposition.RESTOCK:
-            movements.append(inventory.restock(item.sku, location, item.quantity,
-                                               event.occurred_at, ref))  # fmt: skip
+            movements.append(
+                inventory.restock(item.sku, location, item.quantity, event.occurred_at, ref)
+            )
             costs.append(CostLine(item.sku, item.quantity, stocked.unit_cost.amount, location))
     on = ctx.day(event.occurred_at)
     source = ctx.source("return", event.return_id)
     policy = ctx.rules.posting
-    ctx.post(payment_posting.unlinked_return(
-        event.currency, event.channel, location, goods, sorted(taxes.items()), event.tenders,
-        policy, on, source, event.return_id))  # fmt: skip
+    ctx.post(
+        payment_posting.unlinked_return(
+            event.currency,
+            event.channel,
+            location,
+            goods,
+            sorted(taxes.items()),
+            event.tenders,
+            policy,
+            on,
+            source,
+            event.return_id,
+        )
+    )
     ctx.post(payment_posting.restock_cost(event.currency, event.channel, costs, on, source, policy))
     if movements:
         ctx.uow.inventory.record(movements, ctx.inbox_id)
@@ -91,21 +120,35 @@ def unlinked_return_reported(event: UnlinkedReturnReported, ctx: ApplyContext) -
     if cash:
         ctx.uow.registers.add_cash(location, event.register, on, -cash)
     refunded = sum(t.amount for t in event.tenders)
-    ctx.note(Problem(
-        ProblemType.UNLINKED_RETURN,
-        f"return {event.return_id} at {location} refunded "
-        f"{format_minor(refunded, event.currency)} without an original sale"
-        + (f" (receipt {event.original_ref} not found)" if event.original_ref else ""),
-        blocking=False, subject=f"return:{event.channel}:{event.return_id}", amount=refunded))  # fmt: skip
+    ctx.note(
+        Problem(
+            ProblemType.UNLINKED_RETURN,
+            f"return {event.return_id} at {location} refunded "
+            f"{format_minor(refunded, event.currency)} without an original sale"
+            + (f" (receipt {event.original_ref} not found)" if event.original_ref else ""),
+            blocking=False,
+            subject=f"return:{event.channel}:{event.return_id}",
+            amount=refunded,
+        )
+    )
 
 
 def cash_movement_reported(event: CashMovementReported, ctx: ApplyContext) -> None:
     location = ctx.location(event.location, f"cash movement {event.movement_id}")
     on = ctx.day(event.occurred_at)
     ctx.uow.registers.add_cash(location, event.register, on, event.amount)
-    ctx.post(payment_posting.cash_movement(
-        event.currency, "pos", location, event.amount, event.reason, ctx.rules.posting, on,
-        ctx.source("cash", event.movement_id)))  # fmt: skip
+    ctx.post(
+        payment_posting.cash_movement(
+            event.currency,
+            "pos",
+            location,
+            event.amount,
+            event.reason,
+            ctx.rules.posting,
+            on,
+            ctx.source("cash", event.movement_id),
+        )
+    )
 
 
 def drawer_counted(event: DrawerCounted, ctx: ApplyContext) -> None:
@@ -113,24 +156,39 @@ def drawer_counted(event: DrawerCounted, ctx: ApplyContext) -> None:
     day = event.business_day
     takings, counted_before = ctx.uow.registers.drawer(location, event.register, day)
     if counted_before is not None:
-        raise Blocked(Problem(
-            ProblemType.INCONSISTENT_DOCUMENT,
-            f"register {event.register} at {location} was already counted for {day}",
-            subject=f"drawer:{location}:{event.register}:{day}"))  # fmt: skip
+        raise Blocked(
+            Problem(
+                ProblemType.INCONSISTENT_DOCUMENT,
+                f"register {event.register} at {location} was already counted for {day}",
+                subject=f"drawer:{location}:{event.register}:{day}",
+            )
+        )
     ctx.uow.registers.set_counted(location, event.register, day, event.counted)
     expected = event.opening_float + takings
     difference = event.counted - expected
     if difference == 0:
         return
-    ctx.post(payment_posting.over_short(
-        event.currency, "pos", location, difference, ctx.rules.posting, day,
-        ctx.source("drawer", event.count_id)))  # fmt: skip
+    ctx.post(
+        payment_posting.over_short(
+            event.currency,
+            "pos",
+            location,
+            difference,
+            ctx.rules.posting,
+            day,
+            ctx.source("drawer", event.count_id),
+        )
+    )
     word = "over" if difference > 0 else "short"
-    ctx.note(Problem(
-        ProblemType.CASH_OVER_SHORT,
-        f"register {event.register} at {location} counted "
-        f"{format_minor(event.counted, event.currency)} on {day}, expected "
-        f"{format_minor(expected, event.currency)}: "
-        f"{format_minor(abs(difference), event.currency)} {word}",
-        blocking=False, subject=f"drawer:{location}:{event.register}:{day}",
-        amount=abs(difference)))  # fmt: skip
+    ctx.note(
+        Problem(
+            ProblemType.CASH_OVER_SHORT,
+            f"register {event.register} at {location} counted "
+            f"{format_minor(event.counted, event.currency)} on {day}, expected "
+            f"{format_minor(expected, event.currency)}: "
+            f"{format_minor(abs(difference), event.currency)} {word}",
+            blocking=False,
+            subject=f"drawer:{location}:{event.register}:{day}",
+            amount=abs(difference),
+        )
+    )
