@@ -292,6 +292,21 @@ class FakeLedgerRepository(_Snapshots):
         self.staged[entry.key] = (entry, channel, location)
         return True
 
+    summarised: dict[str, str] = field(default_factory=dict)
+
+    def staged_open(self) -> list[tuple[int, str, date, str | None, ledger.JournalLine]]:
+        return [(i, channel, entry.entry_date, location, line)
+                for i, (key, (entry, channel, location)) in enumerate(self.staged.items())
+                if key not in self.summarised for line in entry.lines]
+
+    def mark_summarised(self, staged_ids: list[int], summary_key: str) -> None:
+        keys = list(self.staged)
+        for i in staged_ids:
+            self.summarised[keys[i]] = summary_key
+
+    def summaries_posted(self, prefix: str) -> int:
+        return sum(1 for key in self.entries if key.startswith(prefix))
+
     def trial_balance(self) -> dict[tuple[str, str], int]:
         return ledger.trial_balance(self.entries.values())
 

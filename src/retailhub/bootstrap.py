@@ -9,7 +9,12 @@ from datetime import UTC, datetime
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
+from retailhub.adapters.connectors.pos import PosFeedSource
 from retailhub.adapters.connectors.shopify.webhook import ShopifyWebhooks
+from retailhub.adapters.connectors.square.api import SquareApi
+from retailhub.adapters.connectors.square.webhook import SquareWebhooks
+from retailhub.adapters.connectors.stripe.api import StripeApi
+from retailhub.adapters.connectors.stripe.webhook import StripeWebhooks
 from retailhub.adapters.storage.catalog_repo import CatalogCache, SqlCatalogRepository
 from retailhub.adapters.storage.migrate import upgrade
 from retailhub.adapters.storage.uow import SqlUnitOfWork, configure_sqlite
@@ -63,14 +68,43 @@ def bootstrap(
     engine = make_engine(db_url)
     if migrate:
         upgrade(engine)
+    hub = Hub(settings, engine, make_sources(settings), clock)
+    sync_locations(hub)
+    return hub
+
+
+def make_sources(settings: Settings) -> dict[str, WebhookSource]:
+    """The inbound connectors the configuration names (the POS feed is always available)."""
     sources: dict[str, WebhookSource] = {}
     if settings.shopify is not None:
         sources["shopify"] = ShopifyWebhooks(
             settings.shopify.secrets, settings.shopify.channels or None
         )
-    hub = Hub(settings, engine, sources, clock)
-    sync_locations(hub)
-    return hub
+    if settings.stripe is not None:
+        stripe = settings.stripe
+        stripe_api = None
+        if stripe.api_key:
+            stripe_api = (
+                StripeApi(stripe.api_key, stripe.base_url)
+                if stripe.base_url
+                else StripeApi(stripe.api_key)
+            )
+        sources["stripe"] = StripeWebhooks(stripe.secrets, stripe_api, stripe.tolerance_seconds)
+    if settings.square is not None:
+        square = settings.square
+        square_api = None
+        if square.access_token:
+            square_api = (
+                SquareApi(square.access_token, square.base_url)
+                if square.base_url
+                else SquareApi(square.access_token)
+            )
+        sources["square"] = SquareWebhooks(
+            square.signature_keys, square.notification_url, square_api, square.channel
+        )
+    pos = settings.pos_feed
+    sources["pos"] = PosFeedSource(pos.card_gateway, pos.accept_unlinked_returns, pos.channel)
+    return sources
 
 
 def sync_locations(hub: Hub) -> None:

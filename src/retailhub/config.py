@@ -202,6 +202,8 @@ def _location(index: int, raw: dict[str, Any], where: str) -> Location:
             for k, v in raw.items()
             if k.endswith("_location_id")
         }
+        # The POS batch feed names stores by our own code unless told otherwise.
+        external.setdefault("pos", str(raw["code"]))
         return Location(
             str(raw["code"]), str(raw.get("name", raw["code"])), kind, raw.get("region"), external
         )

@@ -15,7 +15,7 @@ from retailhub.domain.catalog import Item
 from retailhub.domain.customers import Customer
 from retailhub.domain.events import InboundEvent
 from retailhub.domain.inventory import Movement, Position
-from retailhub.domain.ledger import JournalEntry
+from retailhub.domain.ledger import JournalEntry, JournalLine
 from retailhub.domain.orders import ExternalRef, Fulfilment, Order
 from retailhub.domain.payments import ExpectedReceipt, PaymentKind
 from retailhub.domain.problems import Problem
@@ -263,6 +263,14 @@ class LedgerRepository(Protocol):
         at: datetime,
     ) -> bool:
         """Hold an entry of a daily-summary channel (once per key) for its day's summary."""
+
+    def staged_open(self) -> list[tuple[int, str, date, str | None, JournalLine]]:
+        """Held lines not yet summarised: (held entry id, channel, day, store, line)."""
+
+    def mark_summarised(self, staged_ids: list[int], summary_key: str) -> None: ...
+
+    def summaries_posted(self, prefix: str) -> int:
+        """How many summary entries exist whose key starts with ``prefix``."""
 
     def trial_balance(self) -> dict[tuple[str, str], int]: ...
 

@@ -34,6 +34,7 @@ from retailhub.domain.problems import Blocked, Problem, ProblemType, Waiting
 from retailhub.services.handlers import ApplyContext, apply_event
 from retailhub.services.ports import Delivery, UnitOfWork, WebhookSource
 from retailhub.services.rules import HubRules
+from retailhub.services.summaries import summarise
 
 UowFactory = Callable[[], UnitOfWork]
 Clock = Callable[[], datetime]
@@ -73,7 +74,17 @@ class Processor:
             if on_batch is not None:
                 on_batch(done)
         self.expire_waiting(stats)
+        self.summarise_closed_days()
         return stats
+
+    def summarise_closed_days(self) -> None:
+        """Daily-summary channels: post every business day that has ended (today stays held)."""
+        if not self.rules.summary_channels:
+            return
+        today = self.clock().astimezone(self.rules.timezone).date()
+        with self.uow_factory() as uow:
+            if summarise(uow, self.clock(), through=today - timedelta(days=1)).staged:
+                uow.commit()
 
     def process_batch(self, stats: ProcessStats) -> int:
         try:

@@ -3,7 +3,7 @@
 CSV columns (a header row; only ``sku``, ``title`` and ``unit_cost`` are required):
 
     sku, title, unit_cost, currency, barcode, style, options, uom, conversions, tax_class,
-    tracks_inventory, shopify_variant_id, shopify_inventory_item_id
+    tracks_inventory, shopify_variant_id, shopify_inventory_item_id, square_catalog_object_id
 
 ``options`` is ``Colour=Navy;Size=M``; ``conversions`` is ``CASE=12;PACK=6`` (base units per
 unit); ``unit_cost`` is a decimal in major units (``22.00``); ``tracks_inventory`` is
@@ -25,7 +25,12 @@ import orjson
 from retailhub.domain.catalog import Item, UnitConversion
 from retailhub.domain.money import Money, MoneyError
 
-IDENTITY_COLUMNS = {"shopify_variant_id": "variant", "shopify_inventory_item_id": "inventory_item"}
+# column -> identity kind; "system:kind" for systems other than the import's default (Shopify)
+IDENTITY_COLUMNS = {
+    "shopify_variant_id": "variant",
+    "shopify_inventory_item_id": "inventory_item",
+    "square_catalog_object_id": "square:variant",  # a Square ITEM_VARIATION id
+}
 _TRUE = {"true", "yes", "1", "y"}
 _FALSE = {"false", "no", "0", "n", ""}
 
@@ -34,7 +39,7 @@ _FALSE = {"false", "no", "0", "n", ""}
 class ItemRow:
     line: int  # the file's line (CSV) or the list position + 1 (JSON)
     item: Item
-    identities: dict[str, str]  # kind -> Shopify id
+    identities: dict[str, str]  # kind (or "system:kind") -> the other system's id
 
 
 @dataclass(frozen=True, slots=True)

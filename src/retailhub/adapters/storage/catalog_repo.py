@@ -112,7 +112,8 @@ class SqlCatalogRepository:
             )
 
     def save_items(self, batch: Iterable[tuple[Item, dict[str, str]]], system: str) -> int:
-        """Upsert items and their identities in ``system`` (kind -> external id)."""
+        """Upsert items and their identities (kind -> external id, in ``system`` unless the
+        kind is written ``other_system:kind``)."""
         rows, idents = [], []
         for item, identities in batch:
             rows.append(
@@ -131,8 +132,13 @@ class SqlCatalogRepository:
                 }
             )
             idents += [
-                {"system": system, "kind": kind, "external_id": ext, "sku": item.sku}
-                for kind, ext in identities.items()
+                {
+                    "system": named.partition(":")[0] if ":" in named else system,
+                    "kind": named.rpartition(":")[2],
+                    "external_id": ext,
+                    "sku": item.sku,
+                }
+                for named, ext in identities.items()
             ]
             self._items.pop(item.sku, None)
         self._identities.clear()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -150,7 +150,7 @@ class SqlLedgerRepository:
             self.conn.execute(_insert_staged, fresh)
             self.conn.execute(_insert_staged_lines, lines)
 
-    def staged_open(self) -> list[tuple[int, str, Any, str | None, JournalLine]]:
+    def staged_open(self) -> list[tuple[int, str, date, str | None, JournalLine]]:
         """Lines of entries not yet summarised: (staged id, channel, day, location, line)."""
         rows = self.conn.execute(
             select(
