@@ -149,6 +149,15 @@ class FakeExceptionRepository(_Snapshots):
             self.set_status(eid, "resolved", at, "system", note)
         return len(ids)
 
+    def resolve_subjects(self, types: Any, subjects: Iterable[str], at: datetime,
+                         note: str) -> int:
+        wanted = set(subjects)
+        ids = [eid for eid, r in self.rows.items() if r["type"] in set(types)
+               and r["subject"] in wanted and r["status"] in _LIVE]
+        for eid in ids:
+            self.set_status(eid, "resolved", at, "system", note)
+        return len(ids)
+
     def get(self, exception_id: int) -> Mapping[str, object] | None:
         return self.rows.get(exception_id)
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from retailhub.domain.bank import BankLine
 from retailhub.domain.catalog import Item
 from retailhub.domain.customers import Customer
 from retailhub.domain.events import InboundEvent
@@ -20,7 +21,7 @@ from retailhub.domain.orders import ExternalRef, Fulfilment, Order
 from retailhub.domain.payments import ExpectedReceipt, PaymentKind
 from retailhub.domain.problems import Problem
 from retailhub.domain.returns import Refund
-from retailhub.domain.settlements import Settlement
+from retailhub.domain.settlements import Settlement, SettlementLine
 
 
 class WebhookSource(Protocol):
@@ -116,6 +117,11 @@ class ExceptionRepository(Protocol):
     ) -> int: ...
 
     def resolve_for_delivery(self, inbox_id: int, at: datetime, note: str) -> int: ...
+
+    def resolve_subjects(
+        self, types: Sequence[str], subjects: Iterable[str], at: datetime, note: str
+    ) -> int:
+        """Resolve the open exceptions of ``types`` about ``subjects`` (they came right)."""
 
     def get(self, exception_id: int) -> Mapping[str, object] | None: ...
 
@@ -315,6 +321,31 @@ class RegisterRepository(Protocol):
     def set_counted(self, location: str, register: str, day: date, counted: int) -> None: ...
 
     def drawer(self, location: str, register: str, day: date) -> tuple[int, int | None]: ...
+
+
+class MoneyRecords(Protocol):
+    """The read side reconciliation works from, and where it writes its runs."""
+
+    def expected_receipts(self, gateway: str | None = None) -> list[ExpectedReceipt]: ...
+
+    def settlement_lines(self, gateway: str | None = None) -> list[SettlementLine]: ...
+
+    def settlements(self, gateway: str | None = None) -> list[Settlement]: ...
+
+    def bank_lines(self) -> list[BankLine]: ...
+
+    def add_bank_lines(self, lines: Sequence[BankLine], origin: str, at: datetime) -> int: ...
+
+    def save_run(
+        self,
+        at: datetime,
+        gateway: str | None,
+        on_date: date | None,
+        matched: int,
+        matchable: int,
+        summary: dict[str, Any],
+        items: Iterable[dict[str, Any]],
+    ) -> int: ...
 
 
 class UnitOfWork(Protocol):

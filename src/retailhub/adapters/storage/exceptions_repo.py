@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import bindparam, insert, select, update
@@ -108,6 +108,25 @@ class SqlExceptionRepository:
         for exception_id in ids:
             self.set_status(exception_id, "resolved", at, "system", note)
         return len(ids)
+
+    def resolve_subjects(
+        self, types: Sequence[str], subjects: Iterable[str], at: datetime, note: str
+    ) -> int:
+        """Resolve open exceptions of ``types`` about ``subjects`` (they came right)."""
+        wanted = list(subjects)
+        resolved = 0
+        for i in range(0, len(wanted), 500):
+            ids = self.conn.execute(
+                select(exceptions.c.id).where(
+                    exceptions.c.type.in_(list(types)),
+                    exceptions.c.subject.in_(wanted[i : i + 500]),
+                    exceptions.c.status.in_(_LIVE),
+                )
+            ).scalars().all()
+            for exception_id in ids:
+                self.set_status(exception_id, "resolved", at, "system", note)
+            resolved += len(ids)
+        return resolved
 
     def get(self, exception_id: int) -> Mapping[str, object] | None:
         row = self.conn.execute(select(exceptions).where(exceptions.c.id == exception_id)).first()

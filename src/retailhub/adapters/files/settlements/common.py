@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
-from retailhub.domain.money import MoneyError, to_minor
+from retailhub.domain.money import MoneyError, exponent, to_minor
 
 # Called with the number of source lines consumed since the last call (for a progress bar).
 Progress = Callable[[int], None]
@@ -54,8 +54,14 @@ def decimal_amount(text: str, line: int, what: str) -> Decimal:
 
 def minor_amount(text: str, currency: str, line: int, what: str) -> int:
     """A decimal amount in ``currency``, as integer minor units (refusing sub-minor precision)."""
+    value = decimal_amount(text, line, what)
     try:
-        return to_minor(decimal_amount(text, line, what), currency)
+        places = exponent(currency)
+        if value != value.quantize(Decimal(1).scaleb(-places)):
+            raise SettlementFileError(
+                line, f"{what} {text.strip()!r} has more decimals than {currency} allows"
+            )
+        return to_minor(value, currency)
     except MoneyError as exc:
         raise SettlementFileError(line, f"{what}: {exc}") from None
 
