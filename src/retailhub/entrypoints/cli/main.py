@@ -25,7 +25,7 @@ from retailhub.entrypoints.cli.common import (
 )
 from retailhub.entrypoints.cli.exceptions import exceptions_app
 from retailhub.entrypoints.cli.ledger import ledger_app
-from retailhub.entrypoints.cli.money import settlements_app
+from retailhub.entrypoints.cli.money import bank_app, reconcile_command, settlements_app
 from retailhub.entrypoints.cli.stock import inventory_app, items_app
 from retailhub.entrypoints.runtime import tune_gc
 from retailhub.services.intake import receive_many
@@ -40,6 +40,8 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(exceptions_app, name="exceptions")
 app.add_typer(items_app, name="items")
 app.add_typer(settlements_app, name="settlements")
+app.add_typer(bank_app, name="bank")
+app.command("reconcile")(reconcile_command)
 
 
 @app.callback()
