@@ -142,7 +142,7 @@ def bank_import(
         if as_json:
             print_json({"imported": 0, "error": str(exc), "line": exc.line})
         else:
-            err.print(f"[red]{file}:{exc.line}: {exc}[/red]")
+            err.print(f"[red]{file}:{exc.line}: {exc.message}[/red]")
             err.print("nothing imported")
         raise typer.Exit(1) from exc
     with hub.uow() as uow:

@@ -67,6 +67,8 @@ def capture_receipts(record: OrderRecord, ctx: ApplyContext) -> None:
         return
     receipt_id = f"{order.source}:{order.order_id}:capture"
     known = ctx.uow.payments.get(receipt_id)
+    if known is None and _reported_first(ctx, gateway, order.order_id, PaymentKind.CAPTURE):
+        return  # the gateway's own report of this capture is the receipt
     txn = known.receipt.transaction_id if known else None  # a gateway report may have added it
     _expect(
         ctx,
@@ -93,8 +95,10 @@ def refund_receipts(record: OrderRecord, r: Refund, ctx: ApplyContext) -> None:
             continue
         receipt_id = f"{order.source}:refund:{r.refund_id}:{t.transaction_id}"
         known = ctx.uow.payments.find(gateway, t.transaction_id)
-        if known is not None:  # the gateway reported this refund first
+        if known is not None:  # the gateway reported this refund first, under our id
             receipt_id = known.receipt.receipt_id
+        elif _reported_first(ctx, gateway, order.order_id, PaymentKind.REFUND, -t.amount):
+            continue  # … or under its own id (re_…): that report is the receipt
         _expect(
             ctx,
             ExpectedReceipt(
@@ -145,12 +149,8 @@ def payment_reported(event: PaymentReported, ctx: ApplyContext) -> None:
     known: StoredReceipt | None = None
     if r.transaction_id:
         known = ctx.uow.payments.find(gateway, r.transaction_id)
-    if known is None and event.order is not None and r.kind is PaymentKind.CAPTURE:
-        # The order's capture receipt has no transaction id yet: this report supplies it.
-        for candidate in ctx.uow.payments.for_order(gateway, event.order.id, r.kind):
-            if candidate.receipt.transaction_id is None:
-                known = candidate
-                break
+    if known is None and event.order is not None and r.transaction_id:
+        known = _unconfirmed(ctx, gateway, event.order.id, r)
     if known is not None:
         receipt_id = known.receipt.receipt_id
     order_ref = event.order.id if event.order else r.order_ref
@@ -175,6 +175,39 @@ def payment_reported(event: PaymentReported, ctx: ApplyContext) -> None:
                 ctx.source("dispute", receipt_id),
             )
         )
+
+
+def _unconfirmed(
+    ctx: ApplyContext, gateway: str, order_id: str, r: ExpectedReceipt
+) -> StoredReceipt | None:
+    """The order's receipt this gateway report is about, when the order did not know the
+    gateway's id: a capture recorded without one, or a refund the channel recorded under its
+    own transaction id (Shopify's id for a refund Stripe calls ``re_…``). A receipt that
+    already carries an id of the gateway's own family (``re_…``) is another payment."""
+    for candidate in ctx.uow.payments.for_order(gateway, order_id, r.kind):
+        txn = candidate.receipt.transaction_id
+        if txn is None and r.kind is PaymentKind.CAPTURE:
+            return candidate
+        if candidate.receipt.amount == r.amount and (txn is None or not _same_family(txn, r)):
+            return candidate
+    return None
+
+
+def _reported_first(
+    ctx: ApplyContext, gateway: str, order_id: str, kind: PaymentKind, amount: int | None = None
+) -> bool:
+    """A gateway report of this order's payment arrived before the order's own fact."""
+    return any(
+        c.receipt.receipt_id.startswith(f"{gateway}:")
+        and (amount is None or c.receipt.amount == amount)
+        for c in ctx.uow.payments.for_order(gateway, order_id, kind)
+    )
+
+
+def _same_family(txn: str, r: ExpectedReceipt) -> bool:
+    """``re_1`` and ``re_2`` are both Stripe refunds; ``179259969`` is someone else's id."""
+    reported = r.transaction_id or ""
+    return "_" in txn and "_" in reported and txn.split("_")[0] == reported.split("_")[0]
 
 
 def settlement_reported(event: SettlementReported, ctx: ApplyContext) -> None:

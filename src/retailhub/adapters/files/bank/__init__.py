@@ -47,7 +47,9 @@ def read_bank_statement(
     multi-account export keeps its accounts apart.
     """
     if fmt is not None and fmt not in FORMATS:
-        raise BankFileError(0, f"unknown bank statement format {fmt!r} (one of {', '.join(FORMATS)})")
+        raise BankFileError(
+            0, f"unknown bank statement format {fmt!r} (one of {', '.join(FORMATS)})"
+        )
     try:
         data = path.read_bytes()
     except OSError as exc:
