@@ -27,6 +27,7 @@ STRIPE_ZERO_DECIMAL: frozenset[str] = frozenset({
 })  # fmt: skip
 # docs.stripe.com/currencies#three-decimal
 STRIPE_THREE_DECIMAL: frozenset[str] = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
+_POWERS_OF_TEN = (1, 10, 100, 1000)  # exponents differ by at most 3
 
 
 def stripe_exponent(currency: str) -> int:
@@ -46,9 +47,10 @@ def currency_code(stripe_currency: str) -> str:
 def to_minor(amount: int, currency: str) -> int:
     """A Stripe integer amount in ``currency`` (upper-case) as hub minor units, exactly."""
     shift = exponent(currency) - stripe_exponent(currency)
+    scale = _POWERS_OF_TEN[abs(shift)]
     if shift >= 0:
-        return amount * 10**shift
-    quotient, remainder = divmod(amount, 10**-shift)
+        return amount * scale
+    quotient, remainder = divmod(amount, scale)
     if remainder:
         raise MoneyError(
             f"Stripe amount {amount} {currency} has a fraction of the currency's smallest unit "

@@ -5,6 +5,7 @@
     SettlementError (ValueError) a payout whose balance transactions do not explain its amount
       ├── PayoutNotReconciled    Stripe has not finished listing the payout's transactions: retry
       └── ManualPayout           a manual payout: Stripe does not know what it contains
+    ApiRequired (LookupError)    mapping needs a Stripe API call and no API key is configured
 
 Failures talking to Stripe (timeouts, 429, 5xx, a refused key) are the connector kit's
 ``RetriableError`` / ``FatalError`` / ``AuthError`` and are not redefined here.
@@ -43,3 +44,7 @@ class ManualPayout(SettlementError):
     "You control the timing and amount of manual payouts, so Stripe can't identify which
     transactions are included in each payout" (docs.stripe.com/payouts/reconciliation).
     """
+
+
+class ApiRequired(LookupError):
+    """The event can only be mapped with data fetched from Stripe, and no API key is set."""
