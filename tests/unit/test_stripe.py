@@ -316,6 +316,7 @@ def test_a_refund_event_carries_the_refund_alone():
         order=None,
         updated_at=utc(1742143201),
         status="succeeded",
+        against="ch_3OzDemoB1003xYz0pQ7rS8t",  # the hub finds the order through the charge
     )
 
 
@@ -335,6 +336,7 @@ def test_a_dispute_withdraws_the_disputed_amount():
         order=None,
         updated_at=utc(1742461202),
         status="succeeded",
+        against="ch_3OzDemoC1004xYz0eF3gH4i",  # the disputed charge
     )
 
 

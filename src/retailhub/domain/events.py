@@ -58,6 +58,9 @@ class PaymentReported:
     order: ExternalRef | None
     updated_at: datetime
     status: str = "succeeded"  # the gateway's status; only settled-bound ones are expected
+    # The payment a refund or dispute is against (a Stripe ``ch_…``), which names the order
+    # when the report itself does not.
+    against: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -149,11 +149,15 @@ def payment_reported(event: PaymentReported, ctx: ApplyContext) -> None:
     known: StoredReceipt | None = None
     if r.transaction_id:
         known = ctx.uow.payments.find(gateway, r.transaction_id)
-    if known is None and event.order is not None and r.transaction_id:
-        known = _unconfirmed(ctx, gateway, event.order.id, r)
+    order = event.order
+    if order is None and event.against:  # a refund names its charge; the charge its order
+        charge = ctx.uow.payments.find(gateway, event.against)
+        order = charge.order if charge else None
+    if known is None and order is not None and r.transaction_id:
+        known = _unconfirmed(ctx, gateway, order.id, r)
     if known is not None:
         receipt_id = known.receipt.receipt_id
-    order_ref = event.order.id if event.order else r.order_ref
+    order_ref = order.id if order else r.order_ref
     receipt = ExpectedReceipt(
         gateway,
         r.kind,
@@ -164,8 +168,9 @@ def payment_reported(event: PaymentReported, ctx: ApplyContext) -> None:
         order_ref,
         receipt_id,
     )
-    order = event.order or (known.order if known else None)
-    ctx.uow.payments.record(receipt, order, status, ctx.inbox_id, ctx.now)
+    ctx.uow.payments.record(
+        receipt, order or (known.order if known else None), status, ctx.inbox_id, ctx.now
+    )
     if r.kind in (PaymentKind.CHARGEBACK, PaymentKind.CHARGEBACK_REVERSAL) and status == "expected":
         ctx.post(
             payment_posting.chargeback(

@@ -188,7 +188,7 @@ def _refund(
     # Only ``succeeded`` refunds reach a payout; pending / failed / canceled pass through so a
     # later refund.updated can supersede them (the event's ``created`` orders the reports).
     return PaymentReported(
-        receipt, _order(metadata), _utc(event_created), refund.status or "unknown"
+        receipt, _order(metadata), _utc(event_created), refund.status or "unknown", refund.charge
     )
 
 
@@ -224,7 +224,8 @@ def _dispute(topic: str, event: p.Event[p.Dispute]) -> InboundEvent:
         order_ref=metadata.get(ORDER_ID_KEY),
         receipt_id=f"{GATEWAY}:{transaction_id}",
     )
-    return PaymentReported(receipt, _order(metadata), _utc(event.created), MOVED)
+    charge_id = charge.id if charge is not None else str(dispute.charge)
+    return PaymentReported(receipt, _order(metadata), _utc(event.created), MOVED, charge_id)
 
 
 # -- payouts ---------------------------------------------------------------------------------
