@@ -142,9 +142,12 @@ class Shop:
     opening: dict[str, int] = field(default_factory=dict)
 
 
-def open_shop(db_url: str, stock: int = 10, recognise_at: str = "fulfilment") -> Shop:
+def open_shop(db_url: str, stock: int = 10, recognise_at: str = "fulfilment",
+              extra_config: str = "") -> Shop:
+    """The shop on a fresh database; ``extra_config`` is appended to its retailhub.toml."""
     text = config_text(SECRET).replace('recognise_revenue_at = "fulfilment"',
                                        f'recognise_revenue_at = "{recognise_at}"')
+    text += "\n" + extra_config
     settings = config.parse(tomllib.loads(text))
     hub = bootstrap(settings, db_url, clock=lambda: datetime.now(UTC))
     with hub.uow() as uow:
