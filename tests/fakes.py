@@ -21,9 +21,9 @@ from retailhub.domain.customers import Customer
 from retailhub.domain.inventory import Movement, Position
 from retailhub.domain.ledger import JournalEntry
 from retailhub.domain.orders import ExternalRef, Fulfilment, Order
+from retailhub.domain.payments import ExpectedReceipt, PaymentKind
 from retailhub.domain.problems import DEFAULT_OWNERS, Problem
 from retailhub.domain.returns import Refund
-from retailhub.domain.payments import ExpectedReceipt, PaymentKind
 from retailhub.domain.settlements import Settlement
 from retailhub.services.ports import Delivery, InboxRow, LineState, OrderRecord, StoredReceipt
 

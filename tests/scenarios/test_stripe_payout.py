@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import orjson
 
+from retail_shop import LOC, T0, Shop, after, cents, open_shop
 from retailhub.adapters.connectors.stripe.api import StripeApi
 from retailhub.adapters.connectors.stripe.signature import signature_header
 from retailhub.adapters.connectors.stripe.webhook import StripeWebhooks
@@ -27,7 +28,6 @@ from retailhub.adapters.storage.money_records import SqlMoneyRecords
 from retailhub.domain.reconciliation import MatchPolicy
 from retailhub.services.intake import receive
 from retailhub.services.reconcile import run_reconciliation
-from retail_shop import LOC, T0, Shop, after, cents, open_shop
 
 WHSEC = "whsec_scenario_secret"
 API_KEY = "sk_test_scenario"
@@ -110,7 +110,7 @@ def test_stripe_payout_reconciles_to_the_cent(db_url: str, tmp_path: Path) -> No
         shop.deliver("fulfillments/create", f)
         shipped.append(f)
     charges = [f"ch_scenario_{n}" for n in (1, 2, 3)]
-    amounts = [stripe.charge(ch, o, T0 + timedelta(minutes=5)) for ch, o in zip(charges, orders)]
+    amounts = [stripe.charge(ch, o, T0 + timedelta(minutes=5)) for ch, o in zip(charges, orders, strict=True)]
 
     # The chinos come back; Shopify records the refund, Stripe reports it under its own id.
     refund = shop.refund(after(orders[1], [shipped[1]]),
