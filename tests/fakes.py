@@ -356,18 +356,24 @@ class FakeSettlementRepository(_Snapshots):
 @dataclass
 class FakeRegisterRepository(_Snapshots):
     cash: dict[tuple[str, str, date], int] = field(default_factory=dict)
-    counted: dict[tuple[str, str, date], int] = field(default_factory=dict)
+    counted: dict[tuple[str, str, date], tuple[int, int]] = field(default_factory=dict)
 
     def add_cash(self, location: str, register: str, day: date, amount: int) -> None:
         key = (location, register, day)
         self.cash[key] = self.cash.get(key, 0) + amount
 
-    def set_counted(self, location: str, register: str, day: date, counted: int) -> None:
-        self.counted[(location, register, day)] = counted
+    def set_counted(self, location: str, register: str, day: date, counted: int,
+                    opening_float: int) -> None:
+        self.counted[(location, register, day)] = (counted, opening_float)
 
     def drawer(self, location: str, register: str, day: date) -> tuple[int, int | None]:
         key = (location, register, day)
-        return self.cash.get(key, 0), self.counted.get(key)
+        count = self.counted.get(key)
+        return self.cash.get(key, 0), count[0] if count else None
+
+    def opening_float(self, location: str, register: str, day: date) -> int:
+        count = self.counted.get((location, register, day))
+        return count[1] if count else 0
 
 
 class FakeUnitOfWork:

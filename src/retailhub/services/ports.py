@@ -318,9 +318,14 @@ class RegisterRepository(Protocol):
 
     def add_cash(self, location: str, register: str, day: date, amount: int) -> None: ...
 
-    def set_counted(self, location: str, register: str, day: date, counted: int) -> None: ...
+    def set_counted(
+        self, location: str, register: str, day: date, counted: int, opening_float: int
+    ) -> None: ...
 
-    def drawer(self, location: str, register: str, day: date) -> tuple[int, int | None]: ...
+    def drawer(self, location: str, register: str, day: date) -> tuple[int, int | None]:
+        """(cash taken less cash paid out that day, the count if the drawer was counted)."""
+
+    def opening_float(self, location: str, register: str, day: date) -> int: ...
 
 
 class MoneyRecords(Protocol):

@@ -179,6 +179,8 @@ class Processor:
                 problem, now, delivery.source, delivery.id, delivery.correlation_id
             )
             stats.count(problem)
+        for problem_type, subject in ctx.settled:
+            uow.exceptions.resolve_subjects((problem_type,), [subject], now, "put right")
         for dependency in ctx.woken & waiting:
             uow.inbox.wake(dependency)
             waiting.discard(dependency)

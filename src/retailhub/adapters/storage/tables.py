@@ -473,6 +473,16 @@ register_cash = Table(
     Column("business_day", Date, primary_key=True),
     Column("expected_cash", Minor, nullable=False),  # cash taken less cash paid out, no float
     Column("counted", Minor),
+    Column("opening_float", Minor),
+)
+
+# The highest sequence number imported per register (the POS batch feed's gap detection).
+register_sequences = Table(
+    "register_sequences",
+    metadata,
+    Column("store", String(40), primary_key=True),
+    Column("register", String(40), primary_key=True),
+    Column("last_seq", BigInteger, nullable=False),
 )
 
 # -- daily summary posting: entries held per channel and day, then posted as one -----------

@@ -26,6 +26,7 @@ from retailhub.entrypoints.cli.common import (
 from retailhub.entrypoints.cli.exceptions import exceptions_app
 from retailhub.entrypoints.cli.ledger import ledger_app
 from retailhub.entrypoints.cli.money import bank_app, reconcile_command, settlements_app
+from retailhub.entrypoints.cli.pos import pos_app
 from retailhub.entrypoints.cli.stock import inventory_app, items_app
 from retailhub.entrypoints.runtime import tune_gc
 from retailhub.services.intake import receive_many
@@ -41,6 +42,7 @@ app.add_typer(exceptions_app, name="exceptions")
 app.add_typer(items_app, name="items")
 app.add_typer(settlements_app, name="settlements")
 app.add_typer(bank_app, name="bank")
+app.add_typer(pos_app, name="pos")
 app.command("reconcile")(reconcile_command)
 
 
@@ -161,8 +163,12 @@ def ingest(
     chunk: list[tuple[dict[str, str], bytes]] = []
 
     def store(uow: Any) -> None:
-        for receipt in receive_many(uow, hub.sources["shopify"], chunk, hub.clock()):
-            counts[receipt.status] += 1
+        by_source: dict[str, list[tuple[dict[str, str], bytes]]] = {}
+        for headers, body in chunk:
+            by_source.setdefault(_source_of(headers), []).append((headers, body))
+        for name, deliveries in by_source.items():
+            for receipt in receive_many(uow, hub.sources[name], deliveries, hub.clock()):
+                counts[receipt.status] += 1
         uow.commit()
         chunk.clear()
 
@@ -198,9 +204,17 @@ def ingest(
         console.print(result)
 
 
+# The header that identifies each source's deliveries (its signature header).
+_SIGNATURE_HEADERS = {
+    "x-shopify-topic": "shopify",
+    "stripe-signature": "stripe",
+    "x-square-hmacsha256-signature": "square",
+}
+
+
 def _source_of(headers: dict[str, str]) -> str:
     lowered = {k.lower() for k in headers}
-    return "shopify" if "x-shopify-topic" in lowered else "unknown"
+    return next((s for h, s in _SIGNATURE_HEADERS.items() if h in lowered), "unknown")
 
 
 @app.command()

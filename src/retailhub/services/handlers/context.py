@@ -21,6 +21,8 @@ class ApplyContext:
     now: datetime
     problems: list[Problem] = field(default_factory=list)
     woken: set[str] = field(default_factory=set)
+    # Advisory problems this delivery put right: (problem type, subject), resolved on success.
+    settled: list[tuple[str, str]] = field(default_factory=list)
 
     def source(self, kind: str, document_id: str) -> SourceRef:
         return SourceRef(kind, document_id, self.event_ref)
@@ -61,6 +63,10 @@ class ApplyContext:
 
     def note(self, problem: Problem) -> None:
         self.problems.append(problem)
+
+    def put_right(self, problem_type: ProblemType, subject: str) -> None:
+        """An advisory problem about ``subject`` no longer holds (the drawer balances now)."""
+        self.settled.append((problem_type.value, subject))
 
 
 def order_key(source: str, order_id: str) -> str:

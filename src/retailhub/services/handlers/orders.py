@@ -17,6 +17,7 @@ from retailhub.domain.payments import TenderMethod
 from retailhub.domain.posting import LineSlice, Recognition
 from retailhub.domain.problems import Blocked, Problem, ProblemType, Waiting
 from retailhub.services.handlers.context import ApplyContext, order_key
+from retailhub.services.handlers.drawers import move_cash
 from retailhub.services.handlers.fulfilments import apply_fulfilment
 from retailhub.services.handlers.payments import capture_receipts, gift_card_breakage
 from retailhub.services.handlers.refunds import apply_refund
@@ -163,7 +164,16 @@ def _count_cash(record: OrderRecord, ctx: ApplyContext) -> None:
     cash = sum(t.amount for t in order.tenders if t.method is TenderMethod.CASH)
     if cash and order.register and record.location:
         day = ctx.day(order.created_at)
-        ctx.uow.registers.add_cash(record.location, order.register, day, cash)
+        move_cash(
+            ctx,
+            record.location,
+            order.register,
+            day,
+            cash,
+            order.currency,
+            order.channel,
+            f"sale:{order.order_id}",
+        )
 
 
 def _recognise_at_order(record: OrderRecord, ctx: ApplyContext) -> None:

@@ -16,6 +16,7 @@ from retailhub.domain.posting import CostLine, LineSlice, Recognition, RefundCon
 from retailhub.domain.problems import Blocked, Problem, ProblemType, Waiting
 from retailhub.domain.returns import Disposition, Refund, RefundLine, RefundMethod
 from retailhub.services.handlers.context import ApplyContext, order_key
+from retailhub.services.handlers.drawers import move_cash
 from retailhub.services.handlers.payments import refund_receipts
 from retailhub.services.handlers.stock import settle
 from retailhub.services.ports import LineState, OrderRecord
@@ -87,7 +88,16 @@ def apply_refund(record: OrderRecord, r: Refund, ctx: ApplyContext) -> None:
     cash = sum(t.amount for t in r.tenders if t.method is RefundMethod.CASH)
     register = r.register or order.register
     if cash and register and location:
-        ctx.uow.registers.add_cash(location, register, on, -cash)
+        move_cash(
+            ctx,
+            location,
+            register,
+            on,
+            -cash,
+            order.currency,
+            order.channel,
+            f"refund:{r.refund_id}",
+        )
 
 
 def _plan(record: OrderRecord, r: Refund, at_order: bool, ctx: ApplyContext) -> list[_Plan]:

@@ -20,9 +20,12 @@ from retailhub.domain.posting import CostLine
 from retailhub.domain.problems import Blocked, Problem, ProblemType
 from retailhub.domain.returns import Disposition, Refund, RefundLine, RefundMethod, RefundTender
 from retailhub.services.handlers.context import ApplyContext
+from retailhub.services.handlers.drawers import move_cash, note_difference
 from retailhub.services.handlers.refunds import apply_refund
 from retailhub.services.handlers.stock import settle
 from retailhub.services.ports import OrderRecord
+
+POS = "pos"  # drawers belong to store registers
 
 _TENDER_REFUNDS = {
     "cash": RefundMethod.CASH,
@@ -117,8 +120,16 @@ def unlinked_return_reported(event: UnlinkedReturnReported, ctx: ApplyContext) -
     if movements:
         ctx.uow.inventory.record(movements, ctx.inbox_id)
     cash = sum(t.amount for t in event.tenders if t.method is RefundMethod.CASH)
-    if cash:
-        ctx.uow.registers.add_cash(location, event.register, on, -cash)
+    move_cash(
+        ctx,
+        location,
+        event.register,
+        on,
+        -cash,
+        event.currency,
+        event.channel,
+        f"return:{event.return_id}",
+    )
     refunded = sum(t.amount for t in event.tenders)
     ctx.note(
         Problem(
@@ -136,11 +147,10 @@ def unlinked_return_reported(event: UnlinkedReturnReported, ctx: ApplyContext) -
 def cash_movement_reported(event: CashMovementReported, ctx: ApplyContext) -> None:
     location = ctx.location(event.location, f"cash movement {event.movement_id}")
     on = ctx.day(event.occurred_at)
-    ctx.uow.registers.add_cash(location, event.register, on, event.amount)
     ctx.post(
         payment_posting.cash_movement(
             event.currency,
-            "pos",
+            POS,
             location,
             event.amount,
             event.reason,
@@ -149,9 +159,20 @@ def cash_movement_reported(event: CashMovementReported, ctx: ApplyContext) -> No
             ctx.source("cash", event.movement_id),
         )
     )
+    move_cash(
+        ctx,
+        location,
+        event.register,
+        on,
+        event.amount,
+        event.currency,
+        POS,
+        f"movement:{event.movement_id}",
+    )
 
 
 def drawer_counted(event: DrawerCounted, ctx: ApplyContext) -> None:
+    """Book counted less expected as over/short; later records for the day correct it."""
     location = ctx.location(event.location, f"drawer count {event.count_id}")
     day = event.business_day
     takings, counted_before = ctx.uow.registers.drawer(location, event.register, day)
@@ -163,15 +184,12 @@ def drawer_counted(event: DrawerCounted, ctx: ApplyContext) -> None:
                 subject=f"drawer:{location}:{event.register}:{day}",
             )
         )
-    ctx.uow.registers.set_counted(location, event.register, day, event.counted)
-    expected = event.opening_float + takings
-    difference = event.counted - expected
-    if difference == 0:
-        return
+    ctx.uow.registers.set_counted(location, event.register, day, event.counted, event.opening_float)
+    difference = event.counted - (event.opening_float + takings)
     ctx.post(
         payment_posting.over_short(
             event.currency,
-            "pos",
+            POS,
             location,
             difference,
             ctx.rules.posting,
@@ -179,16 +197,4 @@ def drawer_counted(event: DrawerCounted, ctx: ApplyContext) -> None:
             ctx.source("drawer", event.count_id),
         )
     )
-    word = "over" if difference > 0 else "short"
-    ctx.note(
-        Problem(
-            ProblemType.CASH_OVER_SHORT,
-            f"register {event.register} at {location} counted "
-            f"{format_minor(event.counted, event.currency)} on {day}, expected "
-            f"{format_minor(expected, event.currency)}: "
-            f"{format_minor(abs(difference), event.currency)} {word}",
-            blocking=False,
-            subject=f"drawer:{location}:{event.register}:{day}",
-            amount=abs(difference),
-        )
-    )
+    note_difference(ctx, location, event.register, day, event.counted, takings, event.currency)

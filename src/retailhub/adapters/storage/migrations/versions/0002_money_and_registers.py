@@ -91,12 +91,20 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reconciliation_runs")),
     )
     op.create_table(
+        "register_sequences",
+        sa.Column("store", sa.String(length=40), nullable=False),
+        sa.Column("register", sa.String(length=40), nullable=False),
+        sa.Column("last_seq", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("store", "register", name=op.f("pk_register_sequences")),
+    )
+    op.create_table(
         "register_cash",
         sa.Column("location", sa.String(length=40), nullable=False),
         sa.Column("register", sa.String(length=40), nullable=False),
         sa.Column("business_day", sa.Date(), nullable=False),
         sa.Column("expected_cash", sa.BigInteger(), nullable=False),
         sa.Column("counted", sa.BigInteger(), nullable=True),
+        sa.Column("opening_float", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint(
             "location", "register", "business_day", name=op.f("pk_register_cash")
         ),
@@ -262,6 +270,7 @@ def downgrade() -> None:
     op.drop_table("staged_entries")
     op.drop_table("settlements")
     op.drop_table("register_cash")
+    op.drop_table("register_sequences")
     op.drop_table("reconciliation_runs")
 
     op.drop_table("payments")
