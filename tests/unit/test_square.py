@@ -276,14 +276,25 @@ def test_a_gift_card_payment_is_not_settled_by_square_either():
     assert event.receipt.gateway == "gift_card"
 
 
-def test_a_refund_is_negative_money_linked_to_its_return_order():
+def test_a_refund_is_negative_money_against_the_payment_it_returns():
     event = translate_body("refund-updated-completed")
     assert isinstance(event, PaymentReported)
     r = event.receipt
     assert (r.gateway, r.kind, r.amount, r.currency) == ("square", PaymentKind.REFUND, -2485, "USD")
-    assert (r.transaction_id, r.order_ref, r.receipt_id) == (REFUND, RETURN, f"square:{REFUND}")
-    assert event.order == ExternalRef("square", RETURN)
+    assert (r.transaction_id, r.receipt_id) == (REFUND, f"square:{REFUND}")
+    assert r.occurred_at == datetime(2025, 3, 15, 10, 12, 40, 515000, tzinfo=UTC)
+    # Square files the refund on the return order, which the hub keeps as a refund on the sale:
+    # the card payment it is against leads to that sale.
+    assert (event.against, event.order, r.order_ref) == (CARD_PAY, None, RETURN)
     assert event.status == "COMPLETED"
+
+
+def test_a_cash_refund_is_not_expected_in_a_payout():
+    body = load("refund-updated-completed")
+    body["data"]["object"]["refund"]["destination_type"] = "CASH"
+    event = SquareWebhooks([KEY], URL).translate("refund.updated", json.dumps(body).encode())
+    assert isinstance(event, PaymentReported)
+    assert (event.receipt.gateway, event.receipt.amount) == ("cash", -2485)
 
 
 def test_a_payment_with_a_float_amount_is_an_invalid_payload_with_its_path():
@@ -472,17 +483,52 @@ def test_an_exchange_is_a_return_plus_a_new_sale():
     returned, sale = event.events
     assert isinstance(returned, RefundReported) and isinstance(sale, OrderReported)
     r = returned.refund
-    assert (r.order_id, r.tenders) == (SALE, ())  # the credit paid for the grinder
     (line,) = r.lines
-    assert (line.line_id, line.quantity, line.subtotal, line.tax) == (BEANS_LINE, 1, 1479, 131)
+    assert (r.order_id, line.line_id, line.quantity) == (SALE, BEANS_LINE, 1)
+    assert (line.subtotal, line.tax) == (1800 - 321, 131)
+    # Nothing went back to the card: the bag's 16.10 paid for part of the grinder.
+    credit = RefundTender(f"{EXCHANGE}:exchange", "exchange", 1610, RefundMethod.STORE_CREDIT)
+    assert r.tenders == (credit,)
     o = sale.order
     assert (o.order_id, o.exchanged_from, o.total_price) == (EXCHANGE, SALE, 4899)
     (grinder,) = o.lines
     assert (grinder.title, grinder.unit_price) == ("Hand Burr Grinder", 4500)  # not "- Regular"
     assert o.tenders == (
         Tender(TenderMethod.CARD, "square", 3289, "eX2nQ7wK4mR9tV3bB8yL6sJ5hF1ZY"),
+        Tender(TenderMethod.STORE_CREDIT, "exchange", 1610, f"{EXCHANGE}:exchange"),
     )
+    assert sum(t.amount for t in o.tenders) == o.total_price
     assert [f.fulfilment_id for f in sale.fulfilments] == [f"{EXCHANGE}:carry-out"]
+
+
+def test_an_exchange_for_cheaper_goods_refunds_the_difference():
+    order = load("order-exchange")
+    order["line_items"][0]["base_price_money"]["amount"] = 1000  # a 10.00 filter pack instead
+    order["total_money"]["amount"] = 1089
+    order["tenders"] = []
+    order["refunds"] = [
+        {
+            "id": "rf-1",
+            "location_id": "LH2Q8W4VPK6N1",
+            "transaction_id": SALE,
+            "tender_id": CARD_PAY,
+            "reason": "Exchange",
+            "status": "APPROVED",
+            "amount_money": {"amount": 521, "currency": "USD"},
+        },
+    ]
+    event = order_events(parse_order(order), channel="pos", tender_types={CARD_PAY: "CARD"})
+    assert isinstance(event, EventsReported)
+    returned, sale = event.events
+    assert isinstance(returned, RefundReported) and isinstance(sale, OrderReported)
+    assert returned.refund.tenders == (
+        RefundTender("rf-1", "square", 521, RefundMethod.ORIGINAL_TENDER),
+        RefundTender(f"{EXCHANGE}:exchange", "exchange", 1089, RefundMethod.STORE_CREDIT),
+    )
+    assert returned.refund.refunded_to_customer == 1610  # the returned bag's full value
+    assert sale.order.tenders == (
+        Tender(TenderMethod.STORE_CREDIT, "exchange", 1089, f"{EXCHANGE}:exchange"),
+    )
 
 
 def test_a_weighed_item_is_refused_with_the_line_and_path():
@@ -592,6 +638,7 @@ def stub_body(order_id: str, version: int, name: str = "order-updated-stub") -> 
     key = next(iter(body["data"]["object"]))
     body["data"]["object"][key].update(order_id=order_id, version=version)
     body["data"]["id"] = order_id
+    body["event_id"] = f"evt-{order_id}-{version}"  # each notification has its own
     return json.dumps(body).encode()
 
 
