@@ -58,7 +58,7 @@ def test_a_gift_card_sold_online_is_redeemed_in_store(db_url: str, tmp_path: Pat
     upload(shop, tmp_path, "store-1.jsonl", [till(1, "sale", T0 + timedelta(days=3), "S-1",
         lines=[{"line": "1", "sku": "SHIRT-M", "quantity": 1, "unit_price": "59.95"}],
         tenders=[{"method": "gift_card", "amount": "30.00", "gift_card": "GC-0001"},
-                 {"method": "card", "amount": "29.95", "transaction_id": "pi_store_1"}])])  # fmt: skip
+                 {"method": "card", "amount": "29.95", "transaction_id": "pi_store_1"}])])
 
     books = shop.movement_balances()
     breakage = 333  # 30.00 × 0.10 / 0.90, half-even
@@ -73,13 +73,13 @@ def test_an_exchange_is_a_return_and_a_linked_sale(db_url: str, tmp_path: Path) 
     sold_at = T0 + timedelta(hours=1)
     upload(shop, tmp_path, "sale.jsonl", [till(1, "sale", sold_at, "S-10",
         lines=[{"line": "1", "sku": "SHIRT-M", "quantity": 1, "unit_price": "59.95"}],
-        tenders=[{"method": "cash", "amount": "59.95"}])])  # fmt: skip
+        tenders=[{"method": "cash", "amount": "59.95"}])])
     shirts_after_sale = shop.position("SHIRT-M", "STORE-1")[0]
     upload(shop, tmp_path, "exchange.jsonl", [till(2, "exchange", sold_at + timedelta(days=1),
         "S-11", original="S-10",
         returned=[{"line": "1", "quantity": 1, "amount": "59.95", "disposition": "restock"}],
         sold=[{"line": "1", "sku": "CHINO-32", "quantity": 1, "unit_price": "79.00"}],
-        tenders=[{"method": "card", "amount": "19.05", "transaction_id": "pi_ex_1"}])])  # fmt: skip
+        tenders=[{"method": "card", "amount": "19.05", "transaction_id": "pi_ex_1"}])])
 
     assert shop.position("SHIRT-M", "STORE-1")[0] == shirts_after_sale + 1  # back on the shelf
     books = shop.movement_balances()

@@ -58,13 +58,13 @@ def test_refused_signatures_are_kept_not_applied(db_url: str) -> None:
         (stripe, {"Stripe-Signature": signature_header(WHSEC, body, now - 400)}, body),  # replay
         (stripe, {"Stripe-Signature": "t=abc,v1=zz"}, body),  # malformed
         (square, {"x-square-hmacsha256-signature": sign(SQUARE_KEY, SQUARE_URL + "x",
-                                                        square_body)}, square_body),  # fmt: skip
+                                                        square_body)}, square_body),  # another URL
         (square, {"x-square-hmacsha256-signature": sign(SQUARE_KEY, SQUARE_URL, square_body)},
          square_body[:-5] + b"    }"),  # tampered after signing
     ]
     with shop.hub.uow() as uow:
         receipts = [receive(uow, source, headers, raw, shop.hub.clock())
-                    for source, headers, raw in attempts]  # fmt: skip
+                    for source, headers, raw in attempts]
         uow.commit()
     assert [r.status for r in receipts] == ["rejected"] * len(attempts)
     kept = [e for e in shop.exceptions() if e["type"] == "signature_failure"]
@@ -94,7 +94,7 @@ def _cli(tmp: Path, db_url: str) -> tuple[CliRunner, list[str]]:
 def _counts(hub: Hub) -> dict[str, int]:
     with hub.uow() as uow:
         return {t.name: uow.conn.execute(select(func.count()).select_from(t)).scalar_one()
-                for t in (settlements, settlement_lines, bank_lines, inbox, journal_entries)}  # fmt: skip
+                for t in (settlements, settlement_lines, bank_lines, inbox, journal_entries)}
 
 
 @pytest.mark.parametrize("fmt", list(SETTLEMENT_FILES))
@@ -114,7 +114,7 @@ def test_a_damaged_settlement_file_imports_nothing(
         path = tmp_path / f"{fmt}-{name}.txt"
         path.write_text(content)
         run = cli.invoke(app, [*base, "settlements", "import", str(path), "--format", fmt,
-                               "--json"])  # fmt: skip
+                               "--json"])
         assert run.exit_code == 1, (name, run.output)
         error = json.loads(run.stdout)
         assert error["imported"] == [] and error["line"] >= 1, (name, error)

@@ -48,7 +48,7 @@ DOWNTOWN = {
                    {"jurisdiction": "Sangamon County", "rate": "0.0175", "amount": "0.42"}]},
     ],
     "tenders": [{"method": "card", "amount": "38.88", "transaction_id": "pi_3DTN5120"}],
-}  # fmt: skip
+}
 
 
 def config_text(posting: str) -> str:
@@ -91,7 +91,7 @@ def open_store(tmp: Path, db_url: str, posting: str) -> tuple[Hub, list[str]]:
         for sku in COSTS:
             for store in ("SPR01", "DTN01"):
                 receive_stock(uow, hub.settings.rules(), sku, store, 10,
-                              _at("2025-03-01T08:00:00-06:00"), f"opening:{sku}:{store}")  # fmt: skip
+                              _at("2025-03-01T08:00:00-06:00"), f"opening:{sku}:{store}")
         uow.commit()
     return hub, ["--db", db_url, "--config", str(path)]
 
@@ -130,7 +130,7 @@ def trade_the_day(tmp: Path, db_url: str, posting: str) -> tuple[Hub, list[dict[
 def balances(hub: Hub) -> dict[str, int]:
     with hub.uow() as uow:
         return {r["account"]: r["balance"] for r in queries.trial_balance(uow.conn)
-                if r["balance"]}  # fmt: skip
+                if r["balance"]}
 
 
 def open_exceptions(hub: Hub) -> list[dict[str, Any]]:
