@@ -41,7 +41,7 @@ def receive(
             Problem(
                 ProblemType.SIGNATURE_FAILURE,
                 f"{source.name} delivery failed signature verification; not admitted",
-                subject=f"delivery:{source.name}:{headers.get('x-shopify-event-id', '?')}",
+                subject=f"delivery:{source.name}:{_event_id_or_unknown(source, headers, body)}",
             ),
             now,
             source.name,
@@ -52,6 +52,14 @@ def receive(
         )
         return Receipt("rejected", exception_id=exception_id, correlation_id=correlation_id)
     return admit(uow, source, headers, body, now, correlation_id)
+
+
+def _event_id_or_unknown(source: WebhookSource, headers: Mapping[str, str], body: bytes) -> str:
+    """The delivery's id for the exception's subject; a refused body may not even parse."""
+    try:
+        return source.event_id(headers, body)
+    except Exception:  # any failure here only loses a label
+        return "?"
 
 
 def admit(
