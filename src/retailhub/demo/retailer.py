@@ -82,6 +82,29 @@ recognise_revenue_at = "fulfilment"
 shop_domain = "{SHOP_DOMAIN}"
 secret = "{secret}"   # the app's client secret; prefer secret_env = "SHOPIFY_WEBHOOK_SECRET"
 
+# Stripe: the endpoint's signing secret; an API key lets payout.paid fetch the payout's lines.
+# [connectors.stripe]
+# secret_env = "STRIPE_WEBHOOK_SECRET"     # whsec_…; previous_secrets = [...] while rolling
+# api_key_env = "STRIPE_API_KEY"           # a restricted read-only key is enough
+#
+# Square: the subscription's signature key and its notification URL exactly as registered.
+# [connectors.square]
+# signature_key_env = "SQUARE_SIGNATURE_KEY"
+# notification_url = "https://hub.example.com/webhooks/square"
+# access_token_env = "SQUARE_ACCESS_TOKEN" # orders are fetched: webhooks carry only a stub
+#
+# Store registers' batch files (retailhub pos import); stores are named by location code.
+# [connectors.pos]
+# card_gateway = "stripe"                  # who settles the registers' card payments
+# accept_unlinked_returns = true           # a return without its sale: accepted and flagged
+#
+# [reconciliation]
+# amount_tolerance = "0.00"
+# date_window_days = 7
+#
+# [gift_cards]
+# breakage_rate = "0.05"                   # expected never redeemed (proportional method)
+
 # System of record per entity: an inbound change from a non-owner is flagged, not applied.
 [ownership]
 items = "retailhub"

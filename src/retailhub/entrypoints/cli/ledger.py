@@ -1,7 +1,8 @@
-"""The general ledger: trial balance and exports."""
+"""The general ledger: trial balance, exports and daily summaries."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +13,7 @@ from retailhub.adapters.exports import ledger as ledger_exports
 from retailhub.adapters.storage import queries
 from retailhub.domain.money import format_minor
 from retailhub.entrypoints.cli.common import JsonOpt, console, err, open_hub, print_json
+from retailhub.services.summaries import summarise
 
 ledger_app = typer.Typer(help="The general ledger.", no_args_is_help=True)
 
@@ -76,3 +78,33 @@ def ledger_export(
     else:
         output.write_text(text)
         err.print(f"wrote {len(txns)} entries to {output}")
+
+
+@ledger_app.command("summarise")
+def summarise_days(
+    through: Annotated[
+        str | None,
+        typer.Option("--through", help="Last business day to post (YYYY-MM-DD; default: all)."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Post the held entries of daily-summary channels as one entry per store and day.
+
+    The worker does this for every business day that has ended; this posts on demand (for
+    example today's takings before a report).
+    """
+    day = None
+    if through:
+        try:
+            day = date.fromisoformat(through)
+        except ValueError:
+            err.print(f"[red]--through {through!r} is not a date (YYYY-MM-DD)[/red]")
+            raise typer.Exit(2) from None
+    hub = open_hub()
+    with hub.uow() as uow:
+        result = summarise(uow, hub.clock(), day)
+        uow.commit()
+    if as_json:
+        print_json({"summary_entries": result.entries, "entries_summarised": result.staged})
+    else:
+        console.print(f"posted {result.entries} summary entries for {result.staged} held entries")

@@ -281,7 +281,7 @@ def serve(
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
     worker: Annotated[bool, typer.Option(help="Run the worker in the same process.")] = True,
 ) -> None:
-    """Serve the HTTP API (webhooks at /webhooks/shopify) with an in-process worker."""
+    """Serve the HTTP API (webhooks at /webhooks/shopify, /stripe, /square) with a worker."""
     import uvicorn
 
     from retailhub.entrypoints.api.app import create_app
