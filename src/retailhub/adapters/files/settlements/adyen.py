@@ -16,9 +16,6 @@ Adyen differently from the net, while net + costs is exact in the net currency.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -26,8 +23,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from retailhub.adapters.files.settlements.common import (
     Progress,
     SettlementFileError,
+    csv_records,
+    csv_row,
     minor_amount,
     require_columns,
+    utf8_text,
 )
 from retailhub.domain.money import MoneyError, check_currency, format_minor
 from retailhub.domain.settlements import LineKind, Settlement, SettlementLine
@@ -122,13 +122,13 @@ class _Batch:
 
 
 def parse(data: bytes, on_progress: Progress | None = None) -> list[Settlement]:
-    records = _csv_records(data, on_progress)
+    records = csv_records(utf8_text(data), on_progress)
     header_line, header = next(records, (1, []))
     header = [name.strip() for name in header]
     require_columns(header, NEEDED, header_line, "Settlement details report (Adyen)")
     batches: dict[tuple[str, str, str], _Batch] = {}
     for line, fields in records:
-        _take(_row(header, fields, line), line, batches)
+        _take(csv_row(header, fields, line), line, batches)
     currencies: dict[tuple[str, str], int] = {}
     for merchant, batch, _ in batches:
         currencies[(merchant, batch)] = currencies.get((merchant, batch), 0) + 1
@@ -256,48 +256,3 @@ def _creation(row: dict[str, str], line: int) -> datetime:
             f"TimeZone {label!r} is not one we know; use a region name such as Europe/Amsterdam",
         ) from None
     return local.replace(tzinfo=zone)
-
-
-# --- CSV plumbing. The Stripe and Shopify readers carry the same few lines: common.py, where
-# --- they belong, is owned elsewhere.
-
-
-def _csv_records(data: bytes, on_progress: Progress | None) -> Iterator[tuple[int, list[str]]]:
-    """Each non-blank CSV record with the file line it starts on; reports lines consumed."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise SettlementFileError(line, "the file is not UTF-8 text") from None
-    # strict: an opened quote that never closes is an error, not a field swallowing the file.
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    consumed = reported = 0
-    while True:
-        start = consumed + 1
-        try:
-            fields = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            raise SettlementFileError(
-                start, f"this row cannot be read as CSV ({exc}): is the file cut short?"
-            ) from None
-        consumed = reader.line_num
-        if on_progress is not None and consumed - reported >= 1000:
-            on_progress(consumed - reported)
-            reported = consumed
-        if any(f.strip() for f in fields):
-            yield start, fields
-    if on_progress is not None and consumed > reported:
-        on_progress(consumed - reported)
-
-
-def _row(header: list[str], fields: list[str], line: int) -> dict[str, str]:
-    """A record as {column: text}; a short row (a cut file) is refused, trailing blanks allowed."""
-    if len(fields) < len(header) or any(f.strip() for f in fields[len(header) :]):
-        raise SettlementFileError(
-            line,
-            f"this row has {len(fields)} fields but the header has {len(header)}: "
-            "is the file cut short or the row damaged?",
-        )
-    return dict(zip(header, fields, strict=False))

@@ -7,8 +7,10 @@ normalise here so a quirk is handled once.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -114,3 +116,48 @@ def require_columns(header: list[str], needed: tuple[str, ...], line: int, fmt: 
     missing = [name for name in needed if name not in header]
     if missing:
         raise SettlementFileError(line, f"not a {fmt} file: missing column(s) {', '.join(missing)}")
+
+
+def utf8_text(data: bytes) -> str:
+    """The file as text (a byte-order mark dropped); a non-UTF-8 file names its first bad line."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise SettlementFileError(line, "the file is not UTF-8 text") from None
+
+
+def csv_records(text: str, on_progress: Progress | None) -> Iterator[tuple[int, list[str]]]:
+    """Each non-blank CSV record with the file line it starts on; reports lines consumed."""
+    # strict: an opened quote that never closes is an error, not a field swallowing the file.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    consumed = reported = 0
+    while True:
+        start = consumed + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise SettlementFileError(
+                start, f"this row cannot be read as CSV ({exc}): is the file cut short?"
+            ) from None
+        consumed = reader.line_num
+        if on_progress is not None and consumed - reported >= 1000:
+            on_progress(consumed - reported)
+            reported = consumed
+        if any(f.strip() for f in fields):
+            yield start, fields
+    if on_progress is not None and consumed > reported:
+        on_progress(consumed - reported)
+
+
+def csv_row(header: list[str], fields: list[str], line: int) -> dict[str, str]:
+    """A record as {column: text}; a short row (a cut file) is refused, trailing blanks allowed."""
+    if len(fields) < len(header) or any(f.strip() for f in fields[len(header) :]):
+        raise SettlementFileError(
+            line,
+            f"this row has {len(fields)} fields but the header has {len(header)}: "
+            "is the file cut short or the row damaged?",
+        )
+    return dict(zip(header, fields, strict=False))

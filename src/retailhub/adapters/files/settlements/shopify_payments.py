@@ -27,11 +27,8 @@ any other type are adjustments. The ``payout`` transaction is the payout itself,
 from __future__ import annotations
 
 import bisect
-import csv
-import io
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -40,10 +37,13 @@ from typing import Any
 from retailhub.adapters.files.settlements.common import (
     Progress,
     SettlementFileError,
+    csv_records,
+    csv_row,
     day,
     minor_amount,
     require_columns,
     timestamp,
+    utf8_text,
 )
 from retailhub.domain.money import MoneyError, check_currency, format_minor
 from retailhub.domain.settlements import LineKind, Settlement, SettlementLine
@@ -79,11 +79,7 @@ CSV_TIMES = ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
 
 
 def parse(data: bytes, on_progress: Progress | None = None) -> list[Settlement]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise SettlementFileError(line, "the file is not UTF-8 text") from None
+    text = utf8_text(data)
     if text.lstrip().startswith("{"):
         return _parse_json(text, on_progress)
     return _parse_csv(text, on_progress)
@@ -383,13 +379,13 @@ def _element_lines(text: str) -> dict[str, list[int]]:
 
 
 def _parse_csv(text: str, on_progress: Progress | None) -> list[Settlement]:
-    records = _csv_records(text, on_progress)
+    records = csv_records(text, on_progress)
     header_line, header = next(records, (1, []))
     header = [name.strip() for name in header]
     require_columns(header, CSV_NEEDED, header_line, "Shopify Payments transactions export")
     payouts: dict[str, _Payout] = {}
     for line, fields in records:
-        row = _row(header, fields, line)
+        row = csv_row(header, fields, line)
         payout_id = row["Payout ID"].strip()
         kind = row["Type"].strip()
         if not payout_id or kind == PAYOUT:
@@ -422,41 +418,3 @@ def _parse_csv(text: str, on_progress: Progress | None) -> list[Settlement]:
             ),
         )
     return [p.settlement() for p in payouts.values()]
-
-
-# --- CSV plumbing, as in adyen.py (common.py, where it belongs, is owned elsewhere).
-
-
-def _csv_records(text: str, on_progress: Progress | None) -> Iterator[tuple[int, list[str]]]:
-    """Each non-blank CSV record with the file line it starts on; reports lines consumed."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    consumed = reported = 0
-    while True:
-        start = consumed + 1
-        try:
-            fields = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            raise SettlementFileError(
-                start, f"this row cannot be read as CSV ({exc}): is the file cut short?"
-            ) from None
-        consumed = reader.line_num
-        if on_progress is not None and consumed - reported >= 1000:
-            on_progress(consumed - reported)
-            reported = consumed
-        if any(f.strip() for f in fields):
-            yield start, fields
-    if on_progress is not None and consumed > reported:
-        on_progress(consumed - reported)
-
-
-def _row(header: list[str], fields: list[str], line: int) -> dict[str, str]:
-    """A record as {column: text}; a short row (a cut file) is refused, trailing blanks allowed."""
-    if len(fields) < len(header) or any(f.strip() for f in fields[len(header) :]):
-        raise SettlementFileError(
-            line,
-            f"this row has {len(fields)} fields but the header has {len(header)}: "
-            "is the file cut short or the row damaged?",
-        )
-    return dict(zip(header, fields, strict=False))

@@ -17,19 +17,19 @@ is an ADJUSTMENT carrying its category in the description.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from retailhub.adapters.files.settlements.common import (
     Progress,
     SettlementFileError,
+    csv_records,
+    csv_row,
     day,
     minor_amount,
     require_columns,
     timestamp,
+    utf8_text,
 )
 from retailhub.domain.money import MoneyError, check_currency, format_minor
 from retailhub.domain.settlements import LineKind, Settlement, SettlementLine
@@ -89,7 +89,7 @@ class _Payout:
 
 
 def parse(data: bytes, on_progress: Progress | None = None) -> list[Settlement]:
-    records = _csv_records(data, on_progress)
+    records = csv_records(utf8_text(data), on_progress)
     header_line, header = next(records, (1, []))
     header = [name.strip() for name in header]
     fmt = "Stripe payout reconciliation report (itemized)"
@@ -101,7 +101,7 @@ def parse(data: bytes, on_progress: Progress | None = None) -> list[Settlement]:
             )
     payouts: dict[str, _Payout] = {}
     for line, fields in records:
-        _take(_row(header, fields, line), line, payouts)
+        _take(csv_row(header, fields, line), line, payouts)
     return [
         Settlement(
             gateway=GATEWAY,
@@ -198,46 +198,3 @@ def _currency(text: str, line: int) -> str:
         raise SettlementFileError(
             line, f"currency {text.strip()!r} is not a currency code"
         ) from None
-
-
-# --- CSV plumbing, as in adyen.py (common.py, where it belongs, is owned elsewhere).
-
-
-def _csv_records(data: bytes, on_progress: Progress | None) -> Iterator[tuple[int, list[str]]]:
-    """Each non-blank CSV record with the file line it starts on; reports lines consumed."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise SettlementFileError(line, "the file is not UTF-8 text") from None
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    consumed = reported = 0
-    while True:
-        start = consumed + 1
-        try:
-            fields = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            raise SettlementFileError(
-                start, f"this row cannot be read as CSV ({exc}): is the file cut short?"
-            ) from None
-        consumed = reader.line_num
-        if on_progress is not None and consumed - reported >= 1000:
-            on_progress(consumed - reported)
-            reported = consumed
-        if any(f.strip() for f in fields):
-            yield start, fields
-    if on_progress is not None and consumed > reported:
-        on_progress(consumed - reported)
-
-
-def _row(header: list[str], fields: list[str], line: int) -> dict[str, str]:
-    """A record as {column: text}; a short row (a cut file) is refused, trailing blanks allowed."""
-    if len(fields) < len(header) or any(f.strip() for f in fields[len(header) :]):
-        raise SettlementFileError(
-            line,
-            f"this row has {len(fields)} fields but the header has {len(header)}: "
-            "is the file cut short or the row damaged?",
-        )
-    return dict(zip(header, fields, strict=False))
