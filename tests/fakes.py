@@ -330,6 +330,9 @@ class FakePaymentRepository(_Snapshots):
                inbox_id: int | None, at: datetime) -> None:
         self.receipts[receipt.receipt_id] = StoredReceipt(receipt, order, status)
 
+    def prefetch(self, order_ids: Iterable[str]) -> None:
+        """Nothing to read ahead in memory."""
+
     def get(self, receipt_id: str) -> StoredReceipt | None:
         return self.receipts.get(receipt_id)
 

@@ -300,6 +300,9 @@ class PaymentRepository(Protocol):
         at: datetime,
     ) -> None: ...
 
+    def prefetch(self, order_ids: Iterable[str]) -> None:
+        """Read, in one go, the receipts of the orders a batch will touch."""
+
     def get(self, receipt_id: str) -> StoredReceipt | None: ...
 
     def find(self, gateway: str, transaction_id: str) -> StoredReceipt | None: ...

@@ -241,6 +241,7 @@ def _prefetch(uow: UnitOfWork, events: list[InboundEvent | Problem]) -> None:
         elif isinstance(event, RefundReported):
             keys.append((event.channel_system, event.refund.order_id))
     uow.orders.prefetch(keys, customers)
+    uow.payments.prefetch(order_id for _, order_id in keys)
     uow.inventory.prefetch(skus)
 
 

@@ -6,6 +6,7 @@ back by its savepoint takes its receipts with it; the flush is one upsert per ba
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -38,6 +39,18 @@ class SqlPaymentRepository:
 
     def __post_init__(self) -> None:
         self._pending: dict[str, dict[str, Any]] = {}
+        # Stored receipts of the orders a batch touches, read in one go (``prefetch``).
+        self._by_order: dict[str, dict[str, dict[str, Any]]] = {}
+
+    def prefetch(self, order_ids: Iterable[str]) -> None:
+        wanted = [o for o in set(order_ids) if o not in self._by_order]
+        for order_id in wanted:
+            self._by_order[order_id] = {}
+        for i in range(0, len(wanted), 500):
+            for r in self.conn.execute(
+                select(payments).where(payments.c.order_id.in_(wanted[i : i + 500]))
+            ):
+                self._by_order[r.order_id][r.receipt_id] = dict(r._mapping)
 
     def record(
         self,
@@ -92,16 +105,23 @@ class SqlPaymentRepository:
         return _stored(found._mapping) if found else None
 
     def for_order(self, gateway: str, order_id: str, kind: PaymentKind) -> list[StoredReceipt]:
-        rows = {
-            r.receipt_id: dict(r._mapping)
-            for r in self.conn.execute(
-                select(payments).where(
-                    payments.c.gateway == gateway,
-                    payments.c.order_id == order_id,
-                    payments.c.kind == kind.value,
+        if order_id in self._by_order:
+            rows = {
+                key: row
+                for key, row in self._by_order[order_id].items()
+                if row["gateway"] == gateway and row["kind"] == kind
+            }
+        else:
+            rows = {
+                r.receipt_id: dict(r._mapping)
+                for r in self.conn.execute(
+                    select(payments).where(
+                        payments.c.gateway == gateway,
+                        payments.c.order_id == order_id,
+                        payments.c.kind == kind.value,
+                    )
                 )
-            )
-        }
+            }
         for key, row in self._pending.items():
             if row["gateway"] == gateway and row["order_id"] == order_id and row["kind"] == kind:
                 rows[key] = row
@@ -110,6 +130,7 @@ class SqlPaymentRepository:
     def flush(self) -> None:
         rows = list(self._pending.values())
         self._pending.clear()
+        self._by_order.clear()
         if rows:
             executemany(
                 self.conn, "payments.upsert", prebuilt(self.conn, "payments.upsert", _upsert), rows
@@ -117,6 +138,7 @@ class SqlPaymentRepository:
 
     def discard(self) -> None:
         self._pending.clear()
+        self._by_order.clear()
 
 
 def _stored(row: Any) -> StoredReceipt:

@@ -379,7 +379,7 @@ payments = Table(
     Column("recorded_at", UtcDateTime, nullable=False),
     UniqueConstraint("receipt_id", name="uq_payments_receipt_id"),
     Index("ix_payments_transaction", "gateway", "transaction_id"),
-    Index("ix_payments_order", "gateway", "order_id", "kind"),
+    Index("ix_payments_order", "order_id", "gateway", "kind"),
 )
 
 settlements = Table(

@@ -69,8 +69,9 @@ def capture_receipts(record: OrderRecord, ctx: ApplyContext) -> None:
     if gateway in UNSETTLED_GATEWAYS or record.captured <= 0:
         return
     receipt_id = f"{order.source}:{order.order_id}:capture"
-    known = ctx.uow.payments.get(receipt_id)
-    if known is None and _reported_first(ctx, gateway, order.order_id, PaymentKind.CAPTURE):
+    captures = ctx.uow.payments.for_order(gateway, order.order_id, PaymentKind.CAPTURE)
+    known = next((c for c in captures if c.receipt.receipt_id == receipt_id), None)
+    if known is None and any(c.receipt.receipt_id.startswith(f"{gateway}:") for c in captures):
         return  # the gateway's own report of this capture is the receipt
     txn = known.receipt.transaction_id if known else None  # a gateway report may have added it
     _expect(

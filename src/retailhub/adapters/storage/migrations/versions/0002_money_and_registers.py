@@ -69,7 +69,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_payments")),
         sa.UniqueConstraint("receipt_id", name="uq_payments_receipt_id"),
     )
-    op.create_index("ix_payments_order", "payments", ["gateway", "order_id", "kind"], unique=False)
+    op.create_index("ix_payments_order", "payments", ["order_id", "gateway", "kind"], unique=False)
     op.create_index(
         "ix_payments_transaction", "payments", ["gateway", "transaction_id"], unique=False
     )
