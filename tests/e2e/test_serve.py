@@ -18,6 +18,18 @@ from retailhub.demo.retailer import config_text
 
 pytestmark = pytest.mark.slow
 
+STRIPE_SECRET, SQUARE_KEY = "whsec_serve", "square-serve-key"
+SQUARE_URL = "https://hub.example.com/webhooks/square"
+MONEY_CONNECTORS = f"""
+[connectors.stripe]
+secret = "{STRIPE_SECRET}"
+
+[connectors.square]
+signature_key = "{SQUARE_KEY}"
+notification_url = "{SQUARE_URL}"
+"""
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -30,7 +42,7 @@ def server(tmp_path: Path, db_url: str):
     shop = open_shop(db_url)  # migrated database with items and opening stock
     shop.hub.engine.dispose()
     cfg = tmp_path / "retailhub.toml"
-    cfg.write_text(config_text(SECRET))
+    cfg.write_text(config_text(SECRET) + MONEY_CONNECTORS)
     port = _free_port()
     exe = Path(sys.executable).parent / "retailhub"
     proc = subprocess.Popen(
@@ -94,3 +106,26 @@ def test_an_oversized_body_is_refused(server):
                        headers={"X-Shopify-Topic": "orders/create"}, timeout=30)
     assert reply.status_code == 413
     assert orjson.loads(reply.content)["status"] == 413
+
+
+def test_stripe_and_square_webhooks_are_verified_by_their_own_schemes(server):
+    from retailhub.adapters.connectors.square.signature import sign
+    from retailhub.adapters.connectors.stripe.signature import signature_header
+
+    base, _ = server
+    charge = (FIXTURES / "stripe/charge.succeeded.json").read_bytes()
+    signed = {"Stripe-Signature": signature_header(STRIPE_SECRET, charge, int(time.time()))}
+    reply = httpx.post(f"{base}/webhooks/stripe", content=charge, headers=signed, timeout=10)
+    assert reply.status_code == 200 and reply.json()["status"] == "accepted"
+    replayed = {"Stripe-Signature": signature_header(STRIPE_SECRET, charge,
+                                                     int(time.time()) - 3600)}
+    refused = httpx.post(f"{base}/webhooks/stripe", content=charge, headers=replayed, timeout=10)
+    assert refused.status_code == 401
+
+    payment = (FIXTURES / "square/payment-created-card.json").read_bytes()
+    good = {"x-square-hmacsha256-signature": sign(SQUARE_KEY, SQUARE_URL, payment)}
+    assert httpx.post(f"{base}/webhooks/square", content=payment, headers=good,
+                      timeout=10).json()["status"] == "accepted"
+    bad = {"x-square-hmacsha256-signature": sign("another-key", SQUARE_URL, payment)}
+    assert httpx.post(f"{base}/webhooks/square", content=payment, headers=bad,
+                      timeout=10).status_code == 401
