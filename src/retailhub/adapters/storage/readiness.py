@@ -131,19 +131,64 @@ def _clock_skew(conn: Connection, now: datetime) -> list[Finding]:
 
 
 def _connectors(settings: Settings) -> list[Finding]:
-    if settings.shopify is None:
-        return [Finding("connectors", True, "no [connectors.shopify]: no channel can deliver")]
-    short = [s for s in settings.shopify.secrets if len(s) < 16]
-    if short:
+    if settings.shopify is None and settings.square is None:
         return [
+            Finding(
+                "connectors",
+                True,
+                "no [connectors.shopify] or [connectors.square]: "
+                "no channel can deliver orders (only POS batch files)",
+            )
+        ]
+    out = []
+    if settings.shopify is not None and any(len(s) < 16 for s in settings.shopify.secrets):
+        out.append(
             Finding(
                 "connectors",
                 True,
                 "the Shopify webhook secret is shorter than 16 "
                 "characters: it is not the app's client secret",
             )
-        ]
-    return []
+        )
+    stripe = settings.stripe
+    if stripe is not None and not all(s.startswith("whsec_") for s in stripe.secrets):
+        out.append(
+            Finding(
+                "connectors",
+                True,
+                "a Stripe signing secret does not start with "
+                "whsec_: it is not an endpoint's signing secret",
+            )
+        )
+    if stripe is not None and stripe.api_key is None:
+        out.append(
+            Finding(
+                "connectors",
+                False,
+                "no Stripe API key: payout.paid events cannot "
+                "fetch their balance transactions (import payout reports instead)",
+            )
+        )
+    square = settings.square
+    if square is not None and square.access_token is None:
+        out.append(
+            Finding(
+                "connectors",
+                True,
+                "no Square access token: order webhooks carry "
+                "only a stub and every one will fail until orders can be fetched",
+            )
+        )
+    if square is not None and not square.notification_url.startswith("https://"):
+        out.append(
+            Finding(
+                "connectors",
+                True,
+                "the Square notification_url must be the https "
+                "URL registered with Square: it is part of what Square signs",
+            )
+        )
+    return out
 
 
 def _accounts(settings: Settings) -> list[Finding]:
