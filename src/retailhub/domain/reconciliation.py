@@ -1,4 +1,4 @@
-"""Reconciliation: did every payment the hub knows about arrive in a payout, and every payout in the bank?
+"""Reconciliation: did every payment reach a payout, and every payout the bank?
 
 Two questions finance asks before it can close a month.
 
@@ -9,14 +9,14 @@ Two questions finance asks before it can close a month.
    Matching runs in passes, each only over what the earlier passes left, inside one gateway and
    one currency:
 
-   ========  =================  ==============================================================
-   pass      method             pairs
-   ========  =================  ==============================================================
-   1         ``transaction_id``  lines and receipts carrying the same gateway id, summed per id
-   2         ``order_ref``       lines and receipts with the same order reference, summed
-   3         ``amount_date``     one line, one receipt: amount within tolerance, closest date
-   4         ``batch``           one line, several receipts of one order or one day adding up
-   ========  =================  ==============================================================
+   ====  ==================  ===============================================================
+   pass  method              pairs
+   ====  ==================  ===============================================================
+   1     ``transaction_id``  lines and receipts carrying the same gateway id, summed per id
+   2     ``order_ref``       lines and receipts with the same order reference, summed
+   3     ``amount_date``     one line, one receipt: amount within tolerance, date in window
+   4     ``batch``           one line, several receipts of one day adding up to it
+   ====  ==================  ===============================================================
 
    Passes 1 and 2 group per id *and direction*: money in (capture, chargeback reversal / charge,
    chargeback reversal) apart from money out (refund, chargeback). The direction comes from the
@@ -25,9 +25,11 @@ Two questions finance asks before it can close a month.
    (Amazon's ``Refund`` rows, Adyen's ``Refunded`` rows that repeat the payment's PSP
    reference) is matched against the refund. A group whose sides differ by more than
    ``MatchPolicy.amount_tolerance`` is a VARIANCE: paired for sure, but someone must explain
-   the difference.
+   the difference. Passes 3 and 4 never pair two sides that both carry a transaction id (or
+   both an order reference) and disagree: the ids say they are two payments.
 
-   Left over, a line is UNKNOWN (the gateway paid out money the hub never saw) and a receipt is
+   Left over, a line is UNKNOWN (the gateway paid out money the hub never saw; the lines of one
+   transaction id or order reference are one such item, of their total) and a receipt is
    MISSING when the gateway has already settled past the date its line was due (the latest
    line of that gateway in this run is later than ``occurred_at + date_window_days``; with no
    line at all of that gateway, ``as_of`` later than that date), else PENDING (not due yet).
@@ -36,15 +38,17 @@ Two questions finance asks before it can close a month.
    landed on the bank statement.
 
 Everything is integer minor units; ``match_rate`` is a ``Fraction``. The engine reads no clock
-(``as_of`` is passed in) and its result does not depend on input order: inputs are sorted once
-on all their fields, and every tie is broken on a stated key.
+(``as_of`` is passed in) and its result does not depend on the order of its inputs: receipts
+are put in a canonical order, the lines the id passes leave are taken in time order, and every
+choice between candidates is broken on a stated key.
 
-Cost, for R receipts and L lines: two sorts (O(n log n)), then dictionary passes that touch each
-item a constant number of times; the fuzzy pass probes ``2·tolerance + 1`` amounts per line
-(or bisects the sorted amounts when that is more than ``_PROBE_LIMIT``) and walks outwards from
-the line's date in each amount's date-sorted list; the batch pass enumerates subsets of at most
-``batch_max_items`` receipts of one order or one day (2**12 = 4096 sums, cached per group).
-``bench/reconcile.py`` measures 1M receipts against 1M lines.
+Cost, for n receipts and lines: one sort of the receipts on their id and dictionary passes that
+touch each item a constant number of times (passes 1, 2); a sort of what is left by time; the
+fuzzy pass probes ``2·tolerance + 1`` amounts per line (above ``_PROBE_LIMIT`` it bisects the
+sorted amounts instead) and bisects each amount's date-sorted receipts; the batch pass tries at
+most 2**``batch_max_items`` subsets per group (4096 for 12), once per group until it changes.
+``bench/reconcile.py`` runs a million receipts against a million lines in about 7 s and under
+300 MiB of working memory on a shared 2-core machine.
 """
 
 from __future__ import annotations
@@ -57,7 +61,8 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from fractions import Fraction
 from functools import cache
-from operator import attrgetter
+from itertools import islice
+from operator import attrgetter, eq
 from typing import Any, Literal, Protocol, TypeVar
 
 from retailhub.domain.bank import BankLine
@@ -80,10 +85,13 @@ __all__ = [
 
 # Receipts of these gateways never reach a settlement file: the money is in the till, or it
 # moves between the retailer's own liabilities (gift cards, store credit). They are recognised by
-# the receipt's *gateway name*, the name connectors already write (Shopify's
-# ``payment_gateway_names`` uses "cash", "gift_card" and "manual" for its non-card methods; the
-# POS connectors write the tender method's value), compared case-insensitively. Extend it per
-# deployment with ``MatchPolicy.unsettled_gateways``.
+# the receipt's *gateway name*, compared case-insensitively: the ``TenderMethod`` values of
+# ``UNSETTLED_METHODS`` ("cash", "gift_card", "store_credit"), which is what connectors write as
+# the gateway of such tenders (``Tender.gateway``; the demo POS writes "cash"), plus "manual" for
+# payments recorded by hand. Shopify names a merchant's own manual payment methods by their
+# display name ("Cash on Delivery (COD)", "Bank Deposit"; community.shopify.com thread 755662:
+# only manual methods' names are merchant-defined), so a deployment adds those it uses to
+# ``MatchPolicy.unsettled_gateways``.
 UNSETTLED_GATEWAYS: frozenset[str] = frozenset(m.value for m in UNSETTLED_METHODS) | {"manual"}
 
 # Words that mark a bank credit as a gateway payout, for flagging deposits no settlement
@@ -244,7 +252,16 @@ def _problem(item: ReconItem) -> Problem:
     subject: str | None
     if item.outcome is Outcome.UNKNOWN:
         ln = item.lines[0]
-        reason = f"{gw} {_describe_line(ln)} matches no payment the hub knows about"
+        reason = (
+            f"{gw} "
+            + "; ".join(_describe_line(x) for x in item.lines)
+            + (
+                f" (together {format_minor(item.settled, item.currency)} {item.currency})"
+                if len(item.lines) > 1
+                else ""
+            )
+            + " matches no payment the hub knows about"
+        )
         subject = f"settlement:{gw}:{ln.settlement_id}:{ln.line_no}"
     elif item.outcome is Outcome.MISSING:
         r = item.receipts[0]
@@ -290,19 +307,16 @@ _LINE_INBOUND: dict[LineKind, bool] = {
 _T = TypeVar("_T")
 _Scope = tuple[str, str, bool]  # gateway, currency, money in?
 _Many = int | list[int]  # one position, or several (kept as an int while alone: less memory)
-_GroupKey = tuple[str, str, str | date]  # gateway, currency, order ref or day
+_DayKey = tuple[str, str, date]  # gateway, currency, UTC day
 
 
-# Sort keys on every field, extracted in C; the *_key functions below are the None-safe
-# fallback for the rare input where two items tie up to an optional id.
-_RECEIPT_ORDER = attrgetter(
-    "occurred_at", "receipt_id", "gateway", "currency", "amount", "kind", "transaction_id",
-    "order_ref",
-)  # fmt: skip
-_LINE_ORDER = attrgetter(
-    "occurred_at", "gateway", "settlement_id", "line_no", "currency", "kind", "amount",
-    "transaction_id", "order_ref", "description",
-)  # fmt: skip
+# Canonical orders. Receipts: by receipt id (unique across the hub by contract). Recognised
+# lines: by their place in their settlement. Both keys are extracted and compared in C; should
+# two items share one, the full None-safe keys below decide (``_canonical``).
+_BY_RECEIPT_ID = attrgetter("receipt_id")
+_BY_PLACE = attrgetter("gateway", "settlement_id", "line_no")
+_GATEWAY = attrgetter("gateway")
+_OCCURRED_AT = attrgetter("occurred_at")
 
 
 def _receipt_key(r: ExpectedReceipt) -> tuple[datetime, str, str, str, int, str, str, str]:
@@ -336,11 +350,16 @@ def _line_key(
     )
 
 
-def _sort(items: list[_T], fast: Callable[[_T], Any], safe: Callable[[_T], Any]) -> None:
-    try:
-        items.sort(key=fast)
-    except TypeError:  # two items alike up to an id that one of them lacks (None < str)
-        items.sort(key=safe)
+def _canonical(items: list[_T], key: Callable[[_T], Any], full: Callable[[_T], Any]) -> None:
+    """Sort ``items`` by ``key``, or by ``full`` (every field) when ``key`` has ties.
+
+    A one-attribute key sorts a million items in well under a second; a tuple of every field
+    takes several, which is why the full key is the fallback and not the rule.
+    """
+    items.sort(key=key)
+    keys = list(map(key, items))
+    if any(map(eq, keys, islice(keys, 1, None))):
+        items.sort(key=full)
 
 
 def reconcile(
@@ -350,31 +369,29 @@ def reconcile(
     as_of: datetime | None = None,
 ) -> Reconciliation:
     """Match expected receipts to settlement lines (see the module docstring for the passes)."""
+    rs = list(receipts)
     unsettled = {g.casefold() for g in policy.unsettled_gateways}
-    settles: dict[str, bool] = {}
-    rs: list[ExpectedReceipt] = []
-    ignored: list[ExpectedReceipt] = []
-    for r in receipts:
-        ok = settles.get(r.gateway)
-        if ok is None:
-            ok = settles[r.gateway] = r.gateway.casefold() not in unsettled
-        (rs if ok else ignored).append(r)
+    skip = {g for g in set(map(_GATEWAY, rs)) if g.casefold() in unsettled}
+    ignored = [r for r in rs if r.gateway in skip] if skip else []
+    if skip:
+        rs = [r for r in rs if r.gateway not in skip]
 
-    ls: list[SettlementLine] = []
-    recognised: list[SettlementLine] = []
+    every = list(lines)
+    ls = [ln for ln in every if ln.kind in _LINE_INBOUND]
+    recognised = [ln for ln in every if ln.kind not in _LINE_INBOUND]
     reach: dict[str, datetime] = {}  # the latest line of each gateway: how far it has settled
-    for ln in lines:
-        (ls if ln.kind in _LINE_INBOUND else recognised).append(ln)
-        last = reach.get(ln.gateway)
-        if last is None or ln.occurred_at > last:
-            reach[ln.gateway] = ln.occurred_at
+    for gateway, at in zip(map(_GATEWAY, every), map(_OCCURRED_AT, every), strict=True):
+        last = reach.get(gateway)
+        if last is None or at > last:
+            reach[gateway] = at
+    del every
 
-    # Sorted once, on every field, so that the result does not depend on input order; the date
-    # comes first because the fuzzy pass wants lines and receipts in time order.
-    _sort(rs, _RECEIPT_ORDER, _receipt_key)
-    _sort(ls, _LINE_ORDER, _line_key)
-    _sort(ignored, _RECEIPT_ORDER, _receipt_key)
-    _sort(recognised, _LINE_ORDER, _line_key)
+    # The result must not depend on input order. Receipts are put in canonical order here;
+    # matchable lines stay as given: passes 1 and 2 emit their items in receipt order, and the
+    # later passes take what is left of the lines in time order (``_Run.lines_by_time``).
+    _canonical(rs, _BY_RECEIPT_ID, _receipt_key)
+    _canonical(ignored, _BY_RECEIPT_ID, _receipt_key)
+    _canonical(recognised, _BY_PLACE, _line_key)
 
     run = _Run(rs, ls, policy)
     run.by_reference(attrgetter("transaction_id"), "transaction_id")
@@ -387,11 +404,11 @@ def reconcile(
 
 
 class _Run:
-    """The working state of one ``reconcile`` call: positions into the sorted inputs.
+    """The working state of one ``reconcile`` call.
 
-    Receipts and lines are referred to by their position in the sorted lists, with a
-    ``bytearray`` flag each for "already in an item": cheap to test, and the hot loops then
-    allocate nothing but the result.
+    Receipts and lines are referred to by their position in ``rs`` (canonical order) and
+    ``ls`` (as given), with a ``bytearray`` flag each for "already in an item": cheap to test,
+    and the hot loops then allocate little beyond the result.
     """
 
     def __init__(
@@ -404,6 +421,27 @@ class _Run:
         self.r_used = bytearray(len(rs))
         self.l_used = bytearray(len(ls))
         self.items: list[ReconItem] = []
+        self._r_by_time: list[int] | None = None
+        self._l_by_time: list[int] | None = None
+
+    def receipts_by_time(self) -> list[int]:
+        """Positions of the receipts the id passes left, by (date, receipt id); cached, so
+        later passes must still skip the ones used since."""
+        if self._r_by_time is None:
+            rs = self.rs
+            rest = [i for i, used in enumerate(self.r_used) if not used]
+            rest.sort(key=lambda i: rs[i].occurred_at)  # stable: ties stay in receipt order
+            self._r_by_time = rest
+        return self._r_by_time
+
+    def lines_by_time(self) -> list[int]:
+        """Positions of the lines the id passes left, by date then every field; cached."""
+        if self._l_by_time is None:
+            ls = self.ls
+            rest = [j for j, used in enumerate(self.l_used) if not used]
+            rest.sort(key=lambda j: _line_key(ls[j]))
+            self._l_by_time = rest
+        return self._l_by_time
 
     def _pair(self, method: str, r_pos: Sequence[int], l_pos: Sequence[int]) -> None:
         rs, ls, r_used, l_used = self.rs, self.ls, self.r_used, self.l_used
@@ -439,61 +477,122 @@ class _Run:
     def by_reference(self, ref: Callable[[object], str | None], method: str) -> None:
         """Pair lines and receipts sharing ``ref`` within a gateway, currency and direction.
 
+        By order reference (pass 2), a line that carries a transaction id is kept out of an
+        order (in its gateway and currency) whose receipts carry transaction ids: pass 1 would
+        have paired them if the ids agreed, so they are two payments of one order (a second
+        attempt, a later capture), not one. Id-less lines still pair with id-bearing receipts
+        (a gateway that reports only the order), and id-bearing lines with id-less receipts
+        (a channel order whose gateway id the hub never got).
+
         Indexed on the reference alone (no tuple key per item); the scope is checked when a
         reference is found on both sides, which for a million pairs is the cheaper way round.
+        Items come out in receipt order.
         """
         rs, ls, r_used, l_used = self.rs, self.ls, self.r_used, self.l_used
         index: dict[str, _Many] = {}
-        for i, r in enumerate(rs):
-            key = ref(r)
+        put = index.setdefault
+        for i, key in enumerate(map(ref, rs)):
             if key is None or r_used[i]:
                 continue
-            got = index.get(key)
-            if got is None:
-                index[key] = i
-            elif isinstance(got, int):
-                index[key] = [got, i]
-            else:
-                got.append(i)
+            got = put(key, i)
+            if got is not i:  # a second receipt with this reference
+                if isinstance(got, int):
+                    index[key] = [got, i]
+                else:
+                    got.append(i)
 
         hits: dict[str, _Many] = {}
-        for j, ln in enumerate(ls):
-            key = ref(ln)
-            if key is None or l_used[j] or key not in index:
+        hit = hits.setdefault
+        for j, key in enumerate(map(ref, ls)):
+            if key is None or key not in index or l_used[j]:
                 continue
-            got = hits.get(key)
-            if got is None:
-                hits[key] = j
-            elif isinstance(got, int):
-                hits[key] = [got, j]
-            else:
-                got.append(j)
+            got = hit(key, j)
+            if got is not j:
+                if isinstance(got, int):
+                    hits[key] = [got, j]
+                else:
+                    got.append(j)
 
-        r_in, l_in = _RECEIPT_INBOUND, _LINE_INBOUND
-        for key, l_many in hits.items():
-            r_many = index[key]
+        r_in, l_in, tol, items = _RECEIPT_INBOUND, _LINE_INBOUND, self.tol, self.items
+        by_order = method == "order_ref"
+        matched, variance, find = Outcome.MATCHED, Outcome.VARIANCE, hits.get
+        for key, r_many in index.items():
+            l_many = find(key)
+            if l_many is None:
+                continue
             if isinstance(r_many, int) and isinstance(l_many, int):
+                # One receipt, one line: _pair1, inlined (it runs a million times).
                 r, ln = rs[r_many], ls[l_many]
+                if by_order and r.transaction_id is not None and ln.transaction_id is not None:
+                    continue  # two payments of one order, by their ids
                 if (
                     r.gateway == ln.gateway
                     and r.currency == ln.currency
                     and r_in[r.kind] == l_in[ln.kind]
                 ):
-                    self._pair1(method, r_many, l_many)
+                    r_used[r_many] = l_used[l_many] = 1
+                    expected, settled = r.amount, ln.amount
+                    items.append(
+                        ReconItem(
+                            matched if abs(settled - expected) <= tol else variance,
+                            ln.gateway,
+                            ln.currency,
+                            method,
+                            (r,),
+                            (ln,),
+                            expected,
+                            settled,
+                        )
+                    )
+                    continue
+            self._pair_groups(
+                method,
+                [r_many] if isinstance(r_many, int) else r_many,
+                [l_many] if isinstance(l_many, int) else l_many,
+                by_order,
+            )
+
+    def _pair_groups(
+        self, method: str, r_list: list[int], l_list: list[int], by_order: bool
+    ) -> None:
+        """Receipts and lines sharing one reference, more than one of them or in two scopes.
+
+        Each side is grouped by gateway and currency, then by direction, and each direction
+        with both receipts and lines is paired. When a direction has only one side, but the
+        reference as a whole adds up (a gateway that settled an order's capture and its partial
+        refund as one net line), the whole reference is one item instead of a VARIANCE for the
+        capture and a MISSING refund.
+        """
+        rs, ls = self.rs, self.ls
+        r_in, l_in = _RECEIPT_INBOUND, _LINE_INBOUND
+        sides: dict[tuple[str, str], dict[bool, tuple[list[int], list[int]]]] = {}
+        with_ids: set[tuple[str, str]] = set()  # scopes where a receipt carries a transaction id
+        for i in r_list:
+            r = rs[i]
+            by_dir = sides.setdefault((r.gateway, r.currency), {})
+            by_dir.setdefault(r_in[r.kind], ([], []))[0].append(i)
+            if r.transaction_id is not None:
+                with_ids.add((r.gateway, r.currency))
+        for j in sorted(l_list, key=lambda j: _line_key(ls[j])):
+            ln = ls[j]
+            line_dirs = sides.get((ln.gateway, ln.currency))
+            if line_dirs is None:
                 continue
-            # Several receipts or lines share the reference: group each side by scope.
-            groups: dict[_Scope, tuple[list[int], list[int]]] = {}
-            for i in [r_many] if isinstance(r_many, int) else r_many:
-                r = rs[i]
-                scope = (r.gateway, r.currency, r_in[r.kind])
-                groups.setdefault(scope, ([], []))[0].append(i)
-            for j in [l_many] if isinstance(l_many, int) else l_many:
-                ln = ls[j]
-                group = groups.get((ln.gateway, ln.currency, l_in[ln.kind]))
-                if group is not None:
-                    group[1].append(j)
-            for r_pos, l_pos in groups.values():
-                if l_pos:
+            if by_order and ln.transaction_id is not None and (ln.gateway, ln.currency) in with_ids:
+                continue  # see by_reference: ids that differ are two payments
+            line_dirs.setdefault(l_in[ln.kind], ([], []))[1].append(j)
+        for by_dir in sides.values():
+            groups = list(by_dir.values())
+            if not all(r_pos and l_pos for r_pos, l_pos in groups):
+                all_r = sorted(i for r_pos, _ in groups for i in r_pos)
+                all_l = [j for _, l_pos in groups for j in l_pos]
+                expected = sum(rs[i].amount for i in all_r)
+                settled = sum(ls[j].amount for j in all_l)
+                if all_l and abs(settled - expected) <= self.tol:
+                    self._pair(method, all_r, sorted(all_l, key=lambda j: _line_key(ls[j])))
+                    continue
+            for r_pos, l_pos in groups:
+                if r_pos and l_pos:
                     self._pair(method, r_pos, l_pos)
 
     # -- pass 3: amount and date --------------------------------------------------------------
@@ -509,11 +608,12 @@ class _Run:
         * "earliest" (default): the oldest receipt still open, first paid, first settled. A
           payout follows its payments by a fairly steady delay, and taking the oldest means no
           receipt ages out of the window while a younger one of the same amount is taken.
-        * "closest": the receipt nearest the line's date, either side. Measured on the
-          benchmark's month (80k id-less pairs, many sharing a price point, lines 0-3 days after
-          their receipt) it left ~0.35% of those lines UNKNOWN and their receipts MISSING, where
-          "earliest" left none, and it paired fewer lines with their own receipt (59% against
-          77%): the nearest receipt is as often a younger one that belongs to a later line.
+        * "closest": the receipt nearest the line's date, either side (the brief's first
+          idea). On the benchmark's month (1M receipts; 80,000 id-less lines, many at a shared
+          price point, each 0-3 days after its receipt) it left 496 of those lines UNKNOWN and
+          as many receipts MISSING where "earliest" left none, and it paired fewer lines with
+          their own receipt (50% against 59%; same amount, so the money agrees either way): the
+          nearest receipt is as often a younger one that belongs to a later line.
 
         The pass runs twice: first only between lines and receipts that both lack a transaction
         id (the natural fuzzy pairs), then over everything left, so a leftover line that does
@@ -527,9 +627,10 @@ class _Run:
         before = timedelta(days=self.policy.days_before)
         pick = _PICKERS[self.policy.fuzzy_pick]
 
-        # scope -> amount -> positions, in (date, receipt id) order since rs is sorted so.
+        # scope -> amount -> positions, in (date, receipt id) order.
         buckets: dict[tuple[str, str], dict[int, list[int]]] = {}
-        for i, r in enumerate(rs):
+        for i in self.receipts_by_time():
+            r = rs[i]
             if r_used[i] or (id_free and r.transaction_id is not None):
                 continue
             scope = (r.gateway, r.currency)
@@ -551,7 +652,8 @@ class _Run:
         def date_of(i: int) -> datetime:
             return rs[i].occurred_at
 
-        for j, ln in enumerate(ls):
+        for j in self.lines_by_time():
+            ln = ls[j]
             if l_used[j] or (id_free and ln.transaction_id is not None):
                 continue
             scope = (ln.gateway, ln.currency)
@@ -591,53 +693,54 @@ class _Run:
     # -- pass 4: one line paying several receipts ---------------------------------------------
 
     def by_batch(self) -> None:
-        """Pair a remaining line with several remaining receipts that add up to it.
+        """Pair a remaining line with several remaining receipts of its day that add up to it.
 
-        Candidates are the receipts of the line's gateway and currency with the line's order
-        reference, or, for a line without one, those of the line's UTC day. The whole group
-        adding up to the line (within the tolerance) is preferred; failing that, for a group of
-        at most ``batch_max_items`` receipts, the smallest subset of two or more that adds up
-        (ties: the earliest receipts). Larger groups are only tried whole: an exhaustive search
-        there is exponential, and a coincidental subset is more likely than a true batch.
-        A line carrying a transaction id only takes receipts without one (two ids that differ
-        are two payments).
+        For a payout line that pays a day's payments in one amount (a POS card batch). The
+        candidates are the remaining receipts of the line's gateway, currency and UTC day. The
+        whole day adding up to the line (within the tolerance) is preferred; failing that, for
+        a day of at most ``batch_max_items`` receipts, the smallest subset of two or more that
+        adds up (ties: the earliest receipts). Larger days are only tried whole: a search there
+        is exponential, and a coincidental subset more likely than a true batch.
+
+        Receipts of one order paid by one line are pass 2's (netted there when a capture and a
+        refund were settled as one line), so here a line that carries a transaction id or an
+        order reference only takes receipts without one: ids that differ are two payments.
         """
         rs, ls, r_used, l_used = self.rs, self.ls, self.r_used, self.l_used
         tol, limit = self.tol, self.policy.batch_max_items
-        # (gateway, currency, order ref) or (gateway, currency, day) -> receipt positions
-        groups: dict[_GroupKey, list[int]] = {}
-        for i, r in enumerate(rs):
-            if r_used[i]:
-                continue
-            if r.order_ref is not None:
-                groups.setdefault((r.gateway, r.currency, r.order_ref), []).append(i)
-            groups.setdefault((r.gateway, r.currency, r.occurred_at.date()), []).append(i)
-        if not groups:
+        days: dict[_DayKey, list[int]] = {}  # receipt positions by (gateway, currency, day)
+        for i in self.receipts_by_time():
+            if not r_used[i]:
+                r = rs[i]
+                days.setdefault((r.gateway, r.currency, r.occurred_at.date()), []).append(i)
+        if not days:
             return
 
-        # Per (group, id-less receipts only): its free members and their total, kept until a
-        # batch takes receipts out of the group, so a day of many leftovers is filtered once,
-        # not once per line.
-        members_of: dict[tuple[_GroupKey, bool], tuple[tuple[int, ...], int]] = {}
+        # Per (day, line has a transaction id, line has an order reference): the free members
+        # and their total, kept until a batch takes receipts out of that day, so a day of many
+        # leftovers is filtered once, not once per line.
+        members_of: dict[tuple[_DayKey, bool, bool], tuple[tuple[int, ...], int]] = {}
         sums_of: dict[tuple[int, ...], dict[int, int]] = {}
-        for j, ln in enumerate(ls):
+        for j in self.lines_by_time():
             if l_used[j]:
                 continue
-            ref = ln.order_ref
-            key: _GroupKey = (
-                (ln.gateway, ln.currency, ref)
-                if ref is not None
-                else (ln.gateway, ln.currency, ln.occurred_at.date())
-            )
-            group = groups.get(key)
+            ln = ls[j]
+            day = (ln.gateway, ln.currency, ln.occurred_at.date())
+            group = days.get(day)
             if group is None:
                 continue
-            id_less = ln.transaction_id is not None
-            cached = members_of.get((key, id_less))
+            has_id, has_ref = ln.transaction_id is not None, ln.order_ref is not None
+            cached = members_of.get((day, has_id, has_ref))
             if cached is None:
                 group[:] = [i for i in group if not r_used[i]]
-                free = tuple(i for i in group if not (id_less and rs[i].transaction_id is not None))
-                cached = members_of[(key, id_less)] = (free, sum(rs[i].amount for i in free))
+                free = tuple(
+                    i
+                    for i in group
+                    if not (has_id and rs[i].transaction_id is not None)
+                    and not (has_ref and rs[i].order_ref is not None)
+                )
+                total = sum(rs[i].amount for i in free)
+                cached = members_of[(day, has_id, has_ref)] = (free, total)
             members, total = cached
             if len(members) < 2:
                 continue
@@ -654,28 +757,45 @@ class _Run:
             if chosen is None:
                 continue
             self._pair("batch", chosen, (j,))
-            for i in chosen:  # the groups these receipts were in have changed
-                r = rs[i]
-                stale: list[_GroupKey] = [(r.gateway, r.currency, r.occurred_at.date())]
-                if r.order_ref is not None:
-                    stale.append((r.gateway, r.currency, r.order_ref))
-                for gk in stale:
-                    members_of.pop((gk, False), None)
-                    members_of.pop((gk, True), None)
+            for flags in ((False, False), (False, True), (True, False), (True, True)):
+                members_of.pop((day, *flags), None)  # that day has changed
 
     # -- what is left ------------------------------------------------------------------------
 
     def leftovers(self, reach: dict[str, datetime], as_of: datetime | None) -> None:
-        items = self.items
-        for j, ln in enumerate(self.ls):
-            if not self.l_used[j]:
-                items.append(
-                    ReconItem(Outcome.UNKNOWN, ln.gateway, ln.currency, "", (), (ln,), 0, ln.amount)
+        """UNKNOWN lines, then MISSING or PENDING receipts.
+
+        Left-over lines that share a transaction id or an order reference (and direction) are
+        one finding: the Principal, Tax and Shipping rows of an Amazon order the hub never saw
+        are one unknown order of their total, which is what finance looks up, not three.
+        """
+        items, rs, ls, l_in = self.items, self.rs, self.ls, _LINE_INBOUND
+        unknown: dict[tuple[str, str, bool, bool, str] | int, list[SettlementLine]] = {}
+        for j in self.lines_by_time():
+            if self.l_used[j]:
+                continue
+            ln = ls[j]
+            if ln.transaction_id is not None:
+                key: tuple[str, str, bool, bool, str] | int = (
+                    ln.gateway, ln.currency, l_in[ln.kind], True, ln.transaction_id
+                )  # fmt: skip
+            elif ln.order_ref is not None:
+                key = (ln.gateway, ln.currency, l_in[ln.kind], False, ln.order_ref)
+            else:
+                key = j  # nothing ties it to other lines
+            unknown.setdefault(key, []).append(ln)
+        for group in unknown.values():
+            first, settled = group[0], sum(ln.amount for ln in group)
+            items.append(
+                ReconItem(
+                    Outcome.UNKNOWN, first.gateway, first.currency, "", (), tuple(group), 0, settled
                 )
+            )
         window = timedelta(days=self.policy.date_window_days)
-        for i, r in enumerate(self.rs):
+        for i in self.receipts_by_time():
             if self.r_used[i]:
                 continue
+            r = rs[i]
             due = r.occurred_at + window
             last = reach.get(r.gateway)
             # Settled past the day this was due; or, with no line of the gateway at all, due
@@ -915,8 +1035,9 @@ def match_deposits(
        the gateways of the settlements given) are UNKNOWN. Other credits are not this
        reconciliation's business and are not reported.
 
-    Each bank line is used at most once; payouts are taken in (expected date, gateway, id)
-    order, so the result does not depend on input order.
+    Steps 1-2 run for every payout before step 3 for any, so a credit that names one payout is
+    never taken by another on its amount. Each bank line is used at most once; payouts are
+    taken in (expected date, gateway, id) order, so the result does not depend on input order.
     """
     tol = policy.amount_tolerance
     before = timedelta(days=policy.deposit_days_before)
@@ -941,13 +1062,12 @@ def match_deposits(
     for i in credits:
         by_amount.setdefault((banked[i].currency, banked[i].amount), []).append(i)
 
-    results: list[DepositMatch] = []
-    for s in payouts:
+    found: dict[int, DepositMatch] = {}  # payout position -> its match
+    for k, s in enumerate(payouts):  # 1 and 2, for every payout before any is matched on amount
         if s.total <= 0:
-            results.append(DepositMatch(s, None, Outcome.MATCHED, "no_deposit_due"))
+            found[k] = DepositMatch(s, None, Outcome.MATCHED, "no_deposit_due")
             continue
         on = _expected_on(s)
-        # 2: by reference.
         named = {
             i for key in _id_keys(s.settlement_id) for i in by_token.get(key, ()) if not used[i]
         }
@@ -955,10 +1075,15 @@ def match_deposits(
             _, _, i = min((not _agrees(s, banked[i], tol), _days(banked[i], on), i) for i in named)
             used[i] = 1
             outcome = Outcome.MATCHED if _agrees(s, banked[i], tol) else Outcome.VARIANCE
-            results.append(DepositMatch(s, banked[i], outcome, "exact"))
+            found[k] = DepositMatch(s, banked[i], outcome, "exact")
+
+    results: list[DepositMatch] = []
+    for k, s in enumerate(payouts):
+        if k in found:
+            results.append(found[k])
             continue
-        # 3: by amount and date.
-        if on is not None:
+        on = _expected_on(s)
+        if on is not None:  # 3: by amount and date
             lo, hi = on - before, on + after
             pool = [
                 (_days(banked[i], on), i)
@@ -970,7 +1095,7 @@ def match_deposits(
                 used[i] = 1
                 results.append(DepositMatch(s, banked[i], Outcome.MATCHED, "amount_date"))
                 continue
-        # 4: nothing found.
+        # 4: nothing found. Without any date to go by, it cannot be "not yet": MISSING.
         due_by = on + after if on is not None else None
         pending = statement_end is None or (due_by is not None and statement_end < due_by)
         results.append(DepositMatch(s, None, Outcome.PENDING if pending else Outcome.MISSING, ""))

@@ -105,6 +105,7 @@ def list_exceptions(
         exceptions.c.blocking,
         exceptions.c.reason,
         exceptions.c.subject,
+        exceptions.c.amount,
         exceptions.c.inbox_id,
         exceptions.c.attempts,
         exceptions.c.created_at,
