@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from typer.testing import CliRunner
@@ -31,10 +31,10 @@ ITEMS = {"BEANS-1KG": "W6QFK3ZJ2XHCY7BNM4RTAE5P", "DRIPPER": "K2VN7XQ4ZJ8HD3RWYB
 
 
 class FakeSquare(BaseHTTPRequestHandler):
-    orders: list[dict[str, Any]] = []
-    calls: list[str] = []
+    orders: ClassVar[list[dict[str, Any]]] = []
+    calls: ClassVar[list[str]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:  # http.server's naming
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         if self.headers.get("Authorization") != f"Bearer {TOKEN}" or not self.headers.get(
             "Square-Version"
