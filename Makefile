@@ -26,6 +26,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/pipeline.py --sizes 10000 100000 --repeat 3
+	$(BIN)/python bench/reconcile.py --receipts 1000000 --repeat 3
 
 lock:
 	uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock
