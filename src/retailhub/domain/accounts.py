@@ -44,6 +44,7 @@ class ChartOfAccounts:
     sales_tax: str = "Liabilities:Sales-Tax"
     cogs: str = "Expenses:COGS"
     inventory: str = "Assets:Inventory"
+    inventory_in_transit: str = "Assets:Inventory-In-Transit"  # transfers between locations
     clearing: str = "Assets:Clearing"
     gift_cards: str = "Liabilities:Gift-Cards"
     store_credit: str = "Liabilities:Store-Credit"

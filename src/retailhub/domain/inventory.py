@@ -150,3 +150,30 @@ def adjustment(
         reason=reason,
         reference=reference,
     )
+
+
+def transfer_out(
+    sku: str, source: str, destination: str, qty: int, at: datetime, reference: str
+) -> list[Movement]:
+    """Goods leave ``source`` for ``destination``: off the shelf there, in transit here."""
+    return [
+        Movement(sku, source, MovementKind.TRANSFER_OUT, at, on_hand=-qty, reference=reference),
+        Movement(
+            sku, destination, MovementKind.TRANSFER_OUT, at, in_transit=qty, reference=reference
+        ),
+    ]
+
+
+def transfer_in(
+    sku: str, destination: str, shipped: int, received: int, at: datetime, reference: str
+) -> Movement:
+    """The transfer arrives: all of it leaves transit, what was received goes on the shelf."""
+    return Movement(
+        sku,
+        destination,
+        MovementKind.TRANSFER_IN,
+        at,
+        on_hand=received,
+        in_transit=-shipped,
+        reference=reference,
+    )

@@ -19,6 +19,7 @@ def receive_stock(
     at: datetime,
     reference: str,
     counter_account: str | None = None,
+    uom: str | None = None,
 ) -> None:
     """Goods arrive: on hand goes up and inventory is valued at the item's cost.
 
@@ -28,6 +29,7 @@ def receive_stock(
     item = uow.catalog.item(sku)
     if item is None:
         raise KeyError(f"unknown SKU {sku!r}")
+    quantity = item.base_units(quantity, uom)  # a case of 12 received is 12 eaches on hand
     uow.inventory.record([inventory.receipt(sku, location, quantity, at, reference)], None)
     acc = rules.posting.accounts
     b = EntryBuilder(item.unit_cost.currency, location=location)

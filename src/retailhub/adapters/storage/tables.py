@@ -485,6 +485,33 @@ register_sequences = Table(
     Column("last_seq", BigInteger, nullable=False),
 )
 
+# -- stock control: transfers between locations and cycle counts --------------------------
+
+stock_transfers = Table(
+    "stock_transfers",
+    metadata,
+    Column("reference", String(120), primary_key=True),
+    Column("sku", String(80), nullable=False),
+    Column("source", String(40), nullable=False),
+    Column("destination", String(40), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("shipped_at", UtcDateTime, nullable=False),
+    Column("received", Integer),
+    Column("received_at", UtcDateTime),
+)
+
+cycle_counts = Table(
+    "cycle_counts",
+    metadata,
+    Column("reference", String(160), primary_key=True),
+    Column("sku", String(80), nullable=False),
+    Column("location", String(40), nullable=False),
+    Column("counted", Integer, nullable=False),
+    Column("expected", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("counted_at", UtcDateTime, nullable=False),
+)
+
 # -- daily summary posting: entries held per channel and day, then posted as one -----------
 
 staged_entries = Table(

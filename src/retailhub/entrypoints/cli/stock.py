@@ -11,6 +11,8 @@ from rich.table import Table
 from retailhub.adapters.files.items import read_items
 from retailhub.adapters.storage import queries
 from retailhub.adapters.storage.catalog_repo import SqlCatalogRepository
+from retailhub.adapters.storage.stock_control_repo import SqlStockControl
+from retailhub.domain.stock_control import Transfer
 from retailhub.entrypoints.cli.common import (
     JsonOpt,
     console,
@@ -20,6 +22,12 @@ from retailhub.entrypoints.cli.common import (
     progress_bar,
 )
 from retailhub.services.commands import receive_stock
+from retailhub.services.stock_control import (
+    StockControlError,
+    count_stock,
+    receive_transfer,
+    ship_transfer,
+)
 
 inventory_app = typer.Typer(help="Stock positions and available-to-promise.", no_args_is_help=True)
 items_app = typer.Typer(help="The item master.", no_args_is_help=True)
@@ -77,11 +85,15 @@ def inventory_atp(
 def inventory_receive(
     sku: Annotated[str, typer.Argument(help="The SKU received.")],
     location: Annotated[str, typer.Argument(help="Location code (from retailhub.toml).")],
-    quantity: Annotated[int, typer.Argument(help="Units received, in the item's base unit.")],
+    quantity: Annotated[int, typer.Argument(help="Units received (in --uom, else base units).")],
     reference: Annotated[str | None, typer.Option(help="Document reference (e.g. a PO).")] = None,
+    uom: Annotated[
+        str | None,
+        typer.Option(help="Unit received in, e.g. CASE (converted by the item's conversions)."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Book goods received at a location (opening stock): on hand up, inventory at cost."""
+    """Book goods received at a location: on hand up (in base units), inventory at cost."""
     hub = open_hub()
     codes = {loc.code for loc in hub.settings.locations}
     if location not in codes:
@@ -96,16 +108,20 @@ def inventory_receive(
     ref = reference or f"receipt:{sku}:{location}:{now.isoformat()}"
     with hub.uow() as uow:
         try:
-            receive_stock(uow, hub.settings.rules(), sku, location, quantity, now, ref)
+            receive_stock(uow, hub.settings.rules(), sku, location, quantity, now, ref, uom=uom)
         except KeyError as exc:
             err.print(f"[red]{exc.args[0]}[/red]: import the item master first")
             raise typer.Exit(1) from exc
+        except ValueError as exc:  # no conversion for that unit
+            err.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from exc
         uow.commit()
         position = uow.inventory.position(sku, location)
     result = {
         "sku": sku,
         "location": location,
         "received": quantity,
+        "uom": uom,
         "on_hand": position.on_hand,
         "reference": ref,
     }
@@ -149,3 +165,128 @@ def items_import(
         print_json({"imported": len(rows), "errors": []})
     else:
         console.print(f"imported {len(rows)} item(s) from {file}")
+
+
+@inventory_app.command("transfer")
+def inventory_transfer(
+    sku: Annotated[str, typer.Argument(help="The SKU.")],
+    source: Annotated[str, typer.Argument(help="Location it leaves.")],
+    destination: Annotated[str, typer.Argument(help="Location it goes to.")],
+    quantity: Annotated[int, typer.Argument(help="Units shipped.")],
+    reference: Annotated[
+        str | None, typer.Option(help="Transfer reference (default: generated).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ship stock between locations: off the shelf at SOURCE, in transit at DESTINATION."""
+    hub = open_hub()
+    now = hub.clock()
+    ref = reference or f"TR-{sku}-{source}-{destination}-{now:%Y%m%d%H%M%S}"
+    transfer = Transfer(ref, sku, source, destination, quantity, now)
+    with hub.uow() as uow:
+        try:
+            ship_transfer(uow, SqlStockControl(uow.conn), hub.settings.rules(), transfer)
+        except StockControlError as exc:
+            err.print(f"[red]{exc}[/red]")
+            raise typer.Exit(1) from exc
+        uow.commit()
+    result = {
+        "reference": ref,
+        "sku": sku,
+        "from": source,
+        "to": destination,
+        "quantity": quantity,
+        "status": "in_transit",
+    }
+    if as_json:
+        print_json(result)
+    else:
+        console.print(f"transfer {ref}: {quantity} {sku} {source} → {destination}, in transit")
+
+
+@inventory_app.command("receive-transfer")
+def inventory_receive_transfer(
+    reference: Annotated[str, typer.Argument(help="The transfer reference.")],
+    quantity: Annotated[
+        int | None, typer.Option(help="Units that arrived, if fewer than shipped (shrink).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Receive a transfer: in transit → on hand; a shortfall is booked as shrink in transit."""
+    hub = open_hub()
+    with hub.uow() as uow:
+        try:
+            done = receive_transfer(
+                uow,
+                SqlStockControl(uow.conn),
+                hub.settings.rules(),
+                reference,
+                hub.clock(),
+                quantity,
+            )
+        except StockControlError as exc:
+            err.print(f"[red]{exc}[/red]")
+            raise typer.Exit(1) from exc
+        uow.commit()
+    result = {
+        "reference": reference,
+        "sku": done.sku,
+        "shipped": done.quantity,
+        "received": done.received,
+        "shrink": done.quantity - (done.received or 0),
+    }
+    if as_json:
+        print_json(result)
+    else:
+        console.print(
+            f"transfer {reference}: received {done.received} of {done.quantity} {done.sku} "
+            f"at {done.destination}"
+        )
+
+
+@inventory_app.command("count")
+def inventory_count(
+    sku: Annotated[str, typer.Argument(help="The SKU.")],
+    location: Annotated[str, typer.Argument(help="Where it was counted.")],
+    counted: Annotated[int, typer.Argument(help="Units counted on the shelf.")],
+    reason: Annotated[str, typer.Option(help="Why it differs, if it does (shrink, damage…).")] = (
+        "cycle count"
+    ),
+    as_json: JsonOpt = False,
+) -> None:
+    """Record a cycle count: the count replaces on hand; the difference is an adjustment."""
+    hub = open_hub()
+    now = hub.clock()
+    ref = f"count:{sku}:{location}:{now.isoformat()}"
+    with hub.uow() as uow:
+        try:
+            count = count_stock(
+                uow,
+                SqlStockControl(uow.conn),
+                hub.settings.rules(),
+                sku,
+                location,
+                counted,
+                reason,
+                now,
+                ref,
+            )
+        except StockControlError as exc:
+            err.print(f"[red]{exc}[/red]")
+            raise typer.Exit(1) from exc
+        uow.commit()
+    result = {
+        "sku": sku,
+        "location": location,
+        "counted": counted,
+        "booked": count.expected,
+        "difference": count.difference,
+        "reason": reason,
+    }
+    if as_json:
+        print_json(result)
+    else:
+        console.print(
+            f"{sku} at {location}: counted {counted}, books said {count.expected} "
+            f"(difference {count.difference:+d}, {reason})"
+        )
