@@ -28,6 +28,7 @@ from retailhub.services.ports import LineState, OrderRecord
 def order_reported(event: OrderReported, ctx: ApplyContext) -> None:
     order = event.order
     record = ctx.uow.orders.get(order.source, order.order_id)
+    is_new = record is None
     if record is None:
         record = _record_new_order(order, ctx)
     elif order.updated_at > record.order.updated_at:
@@ -42,6 +43,36 @@ def order_reported(event: OrderReported, ctx: ApplyContext) -> None:
     for refund in event.refunds:
         _embedded(partial(apply_refund, record, refund, ctx), ctx)
     settle(record, ctx)
+    if is_new:
+        _guard_oversell(record, ctx)
+
+
+def _guard_oversell(record: OrderRecord, ctx: ApplyContext) -> None:
+    """An order for more than its channel could promise still happened: it is recorded (and
+    its reservation already cuts every channel sharing those locations) and flagged for the
+    eCommerce owner. A channel that takes backorders cannot oversell."""
+    order = record.order
+    rule = ctx.rules.availability.get(order.channel)
+    if rule is None or rule.allow_backorder:
+        return
+    for line in order.lines:
+        state = record.lines[line.line_id]
+        if state.sku is None or not state.reserved:
+            continue
+        short = -sum(
+            ctx.uow.inventory.position(state.sku, loc).net_available for loc in rule.locations
+        )
+        if short > 0:
+            ctx.note(
+                Problem(
+                    ProblemType.OVERSELL,
+                    f"order {order.name} on {order.channel} takes {state.quantity} {state.sku}: "
+                    f"{short} more than the channel had to promise",
+                    blocking=False,
+                    subject=f"oversell:{order.channel}:{state.sku}",
+                    amount=line.unit_price * min(short, line.quantity),
+                )
+            )
 
 
 def _embedded(apply: Callable[[], None], ctx: ApplyContext) -> None:
