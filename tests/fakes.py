@@ -346,6 +346,30 @@ class FakePaymentRepository(_Snapshots):
 
 
 @dataclass
+class FakePriceRepository(_Snapshots):
+    stored: list[Any] = field(default_factory=list)
+    reports: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+
+    def entries(self, sku: str) -> list[Any]:
+        return [e for e in self.stored if e.sku == sku]
+
+    def add_entry(self, entry: Any) -> None:
+        self.stored.append(entry)
+
+    def report_at(self, system: str, variant_id: str) -> datetime | None:
+        return self.reports.get((system, variant_id))
+
+    def save_report(self, system: str, variant_id: str, sku: str, price: Any,
+                    at: datetime) -> None:
+        self.reports[(system, variant_id)] = at
+
+    def queue_update(self, system: str, kind: str, target: str, sku: str,
+                     payload: dict[str, Any], reason: str, at: datetime) -> None:
+        self.updates.append({"system": system, "target": target, "payload": payload})
+
+
+@dataclass
 class FakeSettlementRepository(_Snapshots):
     settlements: dict[tuple[str, str], Settlement] = field(default_factory=dict)
 
@@ -392,13 +416,14 @@ class FakeUnitOfWork:
         self.payments = FakePaymentRepository()
         self.settlements = FakeSettlementRepository()
         self.registers = FakeRegisterRepository()
+        self.prices = FakePriceRepository()
         self.commits = self.rollbacks = 0
         self._committed = self.snapshot()
 
     def snapshot(self) -> list[Any]:
         """Everything a transaction can change (the catalog is read-only here)."""
         stores = (self.inbox, self.exceptions, self.orders, self.inventory, self.ledger,
-                  self.payments, self.settlements, self.registers)
+                  self.payments, self.settlements, self.registers, self.prices)
         return [(store, store.snapshot()) for store in stores]
 
     def restore(self, state: list[Any]) -> None:

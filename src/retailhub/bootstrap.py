@@ -78,7 +78,7 @@ def make_sources(settings: Settings) -> dict[str, WebhookSource]:
     sources: dict[str, WebhookSource] = {}
     if settings.shopify is not None:
         sources["shopify"] = ShopifyWebhooks(
-            settings.shopify.secrets, settings.shopify.channels or None
+            settings.shopify.secrets, settings.shopify.channels or None, settings.currency
         )
     if settings.stripe is not None:
         stripe = settings.stripe

@@ -47,6 +47,8 @@ class ShopifyConfig:
     shop_domain: str
     secrets: tuple[str, ...]
     channels: dict[str, str] = field(default_factory=dict)  # source_name -> channel
+    price_channel: str = "web"  # the channel whose prices the shop shows
+    admin_token: str | None = None  # Admin API access token, to push changes back
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ class Settings:
     pos_feed: PosFeedConfig = field(default_factory=PosFeedConfig)
     reconciliation: ReconciliationConfig = field(default_factory=ReconciliationConfig)
     gift_card_breakage_rate: Decimal = Decimal(0)
+    push_back: frozenset[str] = frozenset()
 
     def rules(self) -> HubRules:
         policy = PostingPolicy(
@@ -123,6 +126,8 @@ class Settings:
             ),
             gift_card_breakage_rate=self.gift_card_breakage_rate,
             gateway_aliases=self.reconciliation.gateway_aliases,
+            push_back=self.push_back,
+            price_channels={"shopify": self.shopify.price_channel} if self.shopify else {},
         )
 
 
@@ -179,6 +184,7 @@ def parse(data: dict[str, Any], path: Path | None = None) -> Settings:
         square=_square(connectors.get("square"), where),
         pos_feed=_pos_feed(connectors.get("pos", {}), where),
         reconciliation=_reconciliation(data.get("reconciliation", {}), currency, where),
+        push_back=_push_back(data.get("push_back", {}), where),
         gift_card_breakage_rate=_rate(
             data.get("gift_cards", {}).get("breakage_rate", "0"),
             "[gift_cards] breakage_rate",
@@ -269,11 +275,22 @@ def _signing_secrets(raw: dict[str, Any], section: str, key: str, where: str) ->
 def _shopify(raw: dict[str, Any] | None, where: str) -> ShopifyConfig | None:
     if raw is None:
         return None
+    token = _secret_values(raw, "shopify", "admin_token", where)
     return ShopifyConfig(
         str(raw.get("shop_domain", "")),
         _signing_secrets(raw, "shopify", "secret", where),
         {str(k): str(v) for k, v in raw.get("source_channels", {}).items()},
+        str(raw.get("price_channel", "web")),
+        token[0] if token else None,
     )
+
+
+def _push_back(raw: dict[str, Any], where: str) -> frozenset[str]:
+    """``[push_back] prices = true``: the owner's value is written back over a non-owner's."""
+    unknown = set(raw) - set(OWNED_ENTITIES)
+    if unknown:
+        raise ConfigError(f"{where}: [push_back] unknown entities: {', '.join(sorted(unknown))}")
+    return frozenset(k for k, v in raw.items() if v is True)
 
 
 def _stripe(raw: dict[str, Any] | None, where: str) -> StripeConfig | None:

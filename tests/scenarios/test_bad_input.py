@@ -81,7 +81,7 @@ def test_unknown_sku_waits_in_the_queue_and_applies_after_the_item_is_created(sh
 
 
 def test_unknown_topic_is_queued_not_dropped(shop: Shop):
-    shop.deliver("products/update", {"id": 1})
+    shop.deliver("carts/update", {"id": 1})
     shop.process()
     assert _only_exception(shop)["type"] == "unknown_topic"
 
@@ -90,7 +90,7 @@ def test_an_exception_can_be_ignored_only_with_a_reason_and_its_trail_shows_who_
         shop: Shop):
     from retailhub.adapters.storage import queries
 
-    shop.deliver("products/update", {"id": 1})
+    shop.deliver("carts/update", {"id": 1})
     shop.process()
     exc = _only_exception(shop)
     with shop.hub.uow() as uow:
@@ -106,5 +106,5 @@ def test_an_exception_can_be_ignored_only_with_a_reason_and_its_trail_shows_who_
     assert [(a["actor"], a["action"]) for a in detail["audit"]] == [
         ("system", "opened"), ("ana@ops", "ignored")]
     assert detail["audit"][-1]["result"] == "we do not sync products yet"
-    assert detail["delivery"]["topic"] == "products/update"
+    assert detail["delivery"]["topic"] == "carts/update"
     assert detail["delivery"]["status"] == "failed"  # ignored, never applied

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from retailhub.domain.money import Money
 from retailhub.domain.orders import ExternalRef, Fulfilment, Order, TaxLine
 from retailhub.domain.payments import ExpectedReceipt
 from retailhub.domain.returns import Disposition, Refund, RefundTender
@@ -133,6 +134,19 @@ class DrawerCounted:
 
 
 @dataclass(frozen=True, slots=True)
+class PriceReported:
+    """A channel's own selling price for one of its variants, as it stood at ``updated_at``."""
+
+    channel_system: str  # "shopify"
+    variant: ExternalRef  # resolves to a SKU through the item master's "variant" identity
+    sku: str | None  # the SKU the channel shows, when it has one; the variant ref is the key
+    price: Money
+    compare_at: Money | None  # the struck-through "was" price; None when unset
+    updated_at: datetime  # UTC; orders successive reports of one variant (stale ones lose)
+    product: ExternalRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class EventsReported:
     """Several facts carried by one delivery, applied in order in the same transaction.
 
@@ -154,5 +168,6 @@ InboundEvent = (
     | UnlinkedReturnReported
     | CashMovementReported
     | DrawerCounted
+    | PriceReported
     | EventsReported
 )

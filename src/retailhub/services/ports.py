@@ -17,8 +17,10 @@ from retailhub.domain.customers import Customer
 from retailhub.domain.events import InboundEvent
 from retailhub.domain.inventory import Movement, Position
 from retailhub.domain.ledger import JournalEntry, JournalLine
+from retailhub.domain.money import Money
 from retailhub.domain.orders import ExternalRef, Fulfilment, Order
 from retailhub.domain.payments import ExpectedReceipt, PaymentKind
+from retailhub.domain.pricing import PriceEntry
 from retailhub.domain.problems import Problem
 from retailhub.domain.returns import Refund
 from retailhub.domain.settlements import Settlement, SettlementLine
@@ -310,6 +312,32 @@ class PaymentRepository(Protocol):
     def for_order(self, gateway: str, order_id: str, kind: PaymentKind) -> list[StoredReceipt]: ...
 
 
+class PriceRepository(Protocol):
+    """The owner's price entries per SKU, channels' last reports, and updates owed to them."""
+
+    def entries(self, sku: str) -> list[PriceEntry]: ...
+
+    def add_entry(self, entry: PriceEntry) -> None: ...
+
+    def report_at(self, system: str, variant_id: str) -> datetime | None: ...
+
+    def save_report(
+        self, system: str, variant_id: str, sku: str, price: Money, at: datetime
+    ) -> None: ...
+
+    def queue_update(
+        self,
+        system: str,
+        kind: str,
+        target: str,
+        sku: str,
+        payload: dict[str, Any],
+        reason: str,
+        at: datetime,
+    ) -> None:
+        """Owe ``system`` a change (an owner's price pushed back), sent by the channel updater."""
+
+
 class SettlementRepository(Protocol):
     def exists(self, gateway: str, settlement_id: str) -> bool: ...
 
@@ -384,6 +412,9 @@ class UnitOfWork(Protocol):
 
     @property
     def registers(self) -> RegisterRepository: ...
+
+    @property
+    def prices(self) -> PriceRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -30,6 +30,13 @@ class HubRules:
     gift_card_breakage_rate: Decimal = Decimal(0)
     # Channel gateway names → settlement gateway names ("amazon_marketplace" → "amazon").
     gateway_aliases: Mapping[str, str] = field(default_factory=dict)
+    # Entities whose owner's value is pushed back over a non-owner's edit ("prices").
+    push_back: frozenset[str] = frozenset()
+    # The channel whose prices each system shows ("shopify" → "web").
+    price_channels: Mapping[str, str] = field(default_factory=lambda: {"shopify": "web"})
+
+    def price_channel(self, system: str) -> str:
+        return self.price_channels.get(system, system)
 
     def gateway(self, name: str | None) -> str:
         key = gateway_key(name)

@@ -512,6 +512,49 @@ cycle_counts = Table(
     Column("counted_at", UtcDateTime, nullable=False),
 )
 
+# -- prices: the owner's price lists, channels' reports, and changes to push back ---------
+
+prices = Table(
+    "prices",
+    metadata,
+    Column("sku", String(80), primary_key=True),
+    Column("channel", String(40), primary_key=True),
+    Column("location", String(40), primary_key=True),  # "" = every location of the channel
+    Column("effective_from", Date, primary_key=True),
+    Column("effective_to", Date),
+    Column("price", Minor, nullable=False),
+    Column("currency", String(3), nullable=False),
+)
+
+price_reports = Table(
+    "price_reports",
+    metadata,
+    Column("system", String(40), primary_key=True),
+    Column("variant_id", String(120), primary_key=True),
+    Column("sku", String(80), nullable=False),
+    Column("price", Minor, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("reported_at", UtcDateTime, nullable=False),
+)
+
+# Changes the hub owes a channel (an owner's price pushed back over a non-owner's edit).
+channel_updates = Table(
+    "channel_updates",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("system", String(40), nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("target", String(120), nullable=False),
+    Column("sku", String(80), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | sent | failed
+    Column("sent_at", UtcDateTime),
+    Column("answer", Text),
+    Index("ix_channel_updates_status", "status", "id"),
+)
+
 # -- daily summary posting: entries held per channel and day, then posted as one -----------
 
 staged_entries = Table(

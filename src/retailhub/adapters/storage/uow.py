@@ -16,6 +16,7 @@ from retailhub.adapters.storage.inventory_repo import SqlInventoryRepository
 from retailhub.adapters.storage.ledger_repo import SqlLedgerRepository
 from retailhub.adapters.storage.orders_repo import SqlOrderRepository
 from retailhub.adapters.storage.payments_repo import SqlPaymentRepository
+from retailhub.adapters.storage.prices_repo import SqlPriceRepository
 from retailhub.adapters.storage.registers_repo import SqlRegisterRepository
 from retailhub.adapters.storage.settlements_repo import SqlSettlementRepository
 
@@ -43,6 +44,7 @@ class SqlUnitOfWork:
         self.payments = SqlPaymentRepository(self.conn, self.buffer)
         self.settlements = SqlSettlementRepository(self.conn, self.buffer, self.ids)
         self.registers = SqlRegisterRepository(self.conn, self.buffer)
+        self.prices = SqlPriceRepository(self.conn, self.buffer)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -58,6 +60,7 @@ class SqlUnitOfWork:
         self.payments.flush()
         self.settlements.flush()
         self.registers.flush()
+        self.prices.flush()
         self.inbox.flush()
         self.buffer.reset()
 
@@ -75,6 +78,7 @@ class SqlUnitOfWork:
         self.payments.discard()
         self.settlements.discard()
         self.registers.discard()
+        self.prices.discard()
         self.ids.reset()
         self._tx.rollback()
         self._tx = self.conn.begin()

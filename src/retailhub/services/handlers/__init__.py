@@ -11,6 +11,7 @@ from retailhub.domain.events import (
     InventoryLevelReported,
     OrderReported,
     PaymentReported,
+    PriceReported,
     RefundReported,
     SaleVoided,
     SettlementReported,
@@ -21,6 +22,7 @@ from retailhub.services.handlers.fulfilments import fulfilment_reported
 from retailhub.services.handlers.inventory import inventory_level_reported
 from retailhub.services.handlers.orders import order_reported
 from retailhub.services.handlers.payments import payment_reported, settlement_reported
+from retailhub.services.handlers.prices import price_reported
 from retailhub.services.handlers.refunds import refund_reported
 from retailhub.services.handlers.registers import (
     cash_movement_reported,
@@ -52,6 +54,8 @@ def apply_event(event: InboundEvent, ctx: ApplyContext) -> None:
         cash_movement_reported(event, ctx)
     elif isinstance(event, DrawerCounted):
         drawer_counted(event, ctx)
+    elif isinstance(event, PriceReported):
+        price_reported(event, ctx)
     elif isinstance(event, EventsReported):
         for part in event.events:  # in order, in this delivery's transaction
             apply_event(part, ctx)

@@ -47,7 +47,9 @@ def capture_receipts(record: OrderRecord, ctx: ApplyContext) -> None:
             if gateway in UNSETTLED_GATEWAYS:
                 continue
             receipt_id = f"{order.source}:{order.order_id}:tender:{t.transaction_id or i}"
-            reported = ctx.uow.payments.find(gateway, t.transaction_id) if t.transaction_id else None
+            reported = (
+                ctx.uow.payments.find(gateway, t.transaction_id) if t.transaction_id else None
+            )
             if reported is not None:  # the gateway reported this payment before the order came
                 receipt_id = reported.receipt.receipt_id
             _expect(

@@ -20,8 +20,15 @@ from retailhub.adapters.connectors.shopify import facts
 from retailhub.adapters.connectors.shopify import payloads as p
 from retailhub.adapters.connectors.shopify.errors import PayloadError, UnknownTopic
 from retailhub.adapters.connectors.shopify.facts import SYSTEM
+from retailhub.adapters.connectors.shopify.products import PRODUCT_TOPICS, translate_product
 from retailhub.domain.customers import ChannelIdentity, Customer
-from retailhub.domain.events import FulfilmentReported, InboundEvent, OrderReported, RefundReported
+from retailhub.domain.events import (
+    EventsReported,
+    FulfilmentReported,
+    InboundEvent,
+    OrderReported,
+    RefundReported,
+)
 from retailhub.domain.money import MoneyError
 from retailhub.domain.orders import (
     DeliveryMethod,
@@ -37,7 +44,7 @@ __all__ = ["CHANNELS", "TOPICS", "PayloadError", "UnknownTopic", "translate"]
 TOPICS: frozenset[str] = frozenset({
     "orders/create", "orders/updated", "orders/cancelled",
     "fulfillments/create", "refunds/create", "inventory_levels/update",
-})  # fmt: skip
+}) | PRODUCT_TOPICS  # fmt: skip
 
 # ``source_name`` → canonical channel. Shopify's values include "web", "pos",
 # "shopify_draft_order", "iphone", "android" and numeric app ids; only POS is a store sale.
@@ -62,11 +69,21 @@ def _decode(topic: str, body: bytes, shape: type[Any]) -> Any:
 
 
 def translate(
-    topic: str, body: bytes, *, channels: Mapping[str, str] | None = None
+    topic: str,
+    body: bytes,
+    *,
+    channels: Mapping[str, str] | None = None,
+    currency: str = "USD",
 ) -> InboundEvent:
-    """Map one webhook delivery (``X-Shopify-Topic`` + raw body) to a canonical event."""
+    """Map one webhook delivery (``X-Shopify-Topic`` + raw body) to a canonical event.
+
+    ``currency`` is the shop's: product bodies carry prices without one.
+    """
     if topic not in TOPICS:
         raise UnknownTopic(f"unknown Shopify topic {topic!r}")
+    if topic in PRODUCT_TOPICS:
+        prices = translate_product(topic, body, currency=currency)
+        return prices[0] if len(prices) == 1 else EventsReported(prices)
     try:
         if topic.startswith("orders/"):
             return _order_reported(_decode(topic, body, p.Order), channels or CHANNELS)

@@ -22,9 +22,15 @@ class ShopifyWebhooks:
 
     name = "shopify"
 
-    def __init__(self, secrets: Sequence[str], channels: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        secrets: Sequence[str],
+        channels: Mapping[str, str] | None = None,
+        currency: str = "USD",
+    ) -> None:
         self.secrets = [s for s in secrets if s]
         self.channels = channels
+        self.currency = currency
 
     def verify(self, headers: Mapping[str, str], body: bytes) -> bool:
         return bool(self.secrets) and verify_webhook(
@@ -43,7 +49,7 @@ class ShopifyWebhooks:
 
     def translate(self, topic: str, body: bytes) -> InboundEvent | Problem:
         try:
-            return translate(topic, body, channels=self.channels)
+            return translate(topic, body, channels=self.channels, currency=self.currency)
         except UnknownTopic as exc:
             return Problem(ProblemType.UNKNOWN_TOPIC, f"shopify {topic!r}: {exc}")
         except PayloadError as exc:

@@ -115,6 +115,50 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("reference", name=op.f("pk_cycle_counts")),
     )
     op.create_table(
+        "prices",
+        sa.Column("sku", sa.String(length=80), nullable=False),
+        sa.Column("channel", sa.String(length=40), nullable=False),
+        sa.Column("location", sa.String(length=40), nullable=False),
+        sa.Column("effective_from", sa.Date(), nullable=False),
+        sa.Column("effective_to", sa.Date(), nullable=True),
+        sa.Column("price", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "sku", "channel", "location", "effective_from", name=op.f("pk_prices")
+        ),
+    )
+    op.create_table(
+        "price_reports",
+        sa.Column("system", sa.String(length=40), nullable=False),
+        sa.Column("variant_id", sa.String(length=120), nullable=False),
+        sa.Column("sku", sa.String(length=80), nullable=False),
+        sa.Column("price", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("reported_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("system", "variant_id", name=op.f("pk_price_reports")),
+    )
+    op.create_table(
+        "channel_updates",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("system", sa.String(length=40), nullable=False),
+        sa.Column("kind", sa.String(length=24), nullable=False),
+        sa.Column("target", sa.String(length=120), nullable=False),
+        sa.Column("sku", sa.String(length=80), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("answer", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_channel_updates")),
+    )
+    op.create_index("ix_channel_updates_status", "channel_updates", ["status", "id"], unique=False)
+    op.create_table(
         "register_sequences",
         sa.Column("store", sa.String(length=40), nullable=False),
         sa.Column("register", sa.String(length=40), nullable=False),
@@ -295,6 +339,9 @@ def downgrade() -> None:
     op.drop_table("settlements")
     op.drop_table("register_cash")
     op.drop_table("register_sequences")
+    op.drop_table("prices")
+    op.drop_table("price_reports")
+    op.drop_table("channel_updates")
     op.drop_table("stock_transfers")
     op.drop_table("cycle_counts")
     op.drop_table("reconciliation_runs")
