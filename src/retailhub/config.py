@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, tzinfo
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -16,8 +16,14 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from retailhub.domain.accounts import ChartOfAccounts
+from retailhub.domain.availability import (
+    AtpRule,
+    Backorders,
+    SafetyRule,
+    SafetyStock,
+    parse_safety_rule,
+)
 from retailhub.domain.catalog import Location, LocationKind
-from retailhub.domain.inventory import ChannelAvailability
 from retailhub.domain.money import MoneyError, to_minor
 from retailhub.domain.payments import gateway_key
 from retailhub.domain.posting import PostingPolicy, Recognition
@@ -37,9 +43,10 @@ class ChannelConfig:
     locations: tuple[str, ...]
     default_location: str | None
     include_in_transit: bool = False
-    allow_backorder: bool = False
+    backorders: Backorders = field(default_factory=Backorders.none)
     recognise_revenue_at: Recognition = Recognition.AT_FULFILMENT
     posting: str = "transaction"  # or "daily_summary": one entry per store and business day
+    safety_stock: SafetyRule | None = None  # the channel's default, over location defaults
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,29 @@ class Settings:
     reconciliation: ReconciliationConfig = field(default_factory=ReconciliationConfig)
     gift_card_breakage_rate: Decimal = Decimal(0)
     push_back: frozenset[str] = frozenset()
+    safety_defaults: dict[str, SafetyRule] = field(default_factory=dict)  # per location
+    safety_rules: dict[tuple[str, str], SafetyRule] = field(default_factory=dict)  # sku, location
+    safety_default: SafetyRule | None = None
+    sales_window_days: int = 28
+
+    def safety_stock(self) -> SafetyStock | None:
+        """Safety stock from ``[safety_stock]`` and the channels' defaults; None when none is
+        configured (each position's stored ``safety_stock`` applies then)."""
+        channel_defaults = {
+            c.name: c.safety_stock for c in self.channels.values() if c.safety_stock is not None
+        }
+        if not (
+            self.safety_rules or self.safety_defaults or channel_defaults or self.safety_default
+        ):
+            return None
+        safety = SafetyStock(
+            rules=self.safety_rules,
+            channel_defaults=channel_defaults,
+            location_defaults=self.safety_defaults,
+        )
+        if self.safety_default is not None:
+            safety = replace(safety, default=self.safety_default)
+        return safety
 
     def rules(self) -> HubRules:
         policy = PostingPolicy(
@@ -113,11 +143,11 @@ class Settings:
                 c.name: c.default_location for c in self.channels.values() if c.default_location
             },
             availability={
-                c.name: ChannelAvailability(
-                    c.name, c.locations, c.include_in_transit, c.allow_backorder
-                )
+                c.name: AtpRule(c.name, c.locations, c.include_in_transit, c.backorders)
                 for c in self.channels.values()
             },
+            safety=self.safety_stock(),
+            sales_window_days=self.sales_window_days,
             ownership=self.ownership,
             dependency_timeout_seconds=self.dependency_timeout_seconds,
             timezone=self.timezone,
@@ -185,6 +215,7 @@ def parse(data: dict[str, Any], path: Path | None = None) -> Settings:
         pos_feed=_pos_feed(connectors.get("pos", {}), where),
         reconciliation=_reconciliation(data.get("reconciliation", {}), currency, where),
         push_back=_push_back(data.get("push_back", {}), where),
+        **_safety_stock(data.get("safety_stock", {}), codes, where),
         gift_card_breakage_rate=_rate(
             data.get("gift_cards", {}).get("breakage_rate", "0"),
             "[gift_cards] breakage_rate",
@@ -231,20 +262,31 @@ def _channel(name: str, raw: dict[str, Any], codes: set[str], where: str) -> Cha
         raise ConfigError(
             f"{where}: [channels.{name}] recognise_revenue_at must be 'order' or 'fulfilment'"
         ) from exc
+    try:
+        backorders = Backorders.parse(
+            raw["backorders"] if "backorders" in raw else bool(raw.get("allow_backorder", False))
+        )
+        safety = parse_safety_rule(raw["safety_stock"]) if "safety_stock" in raw else None
+    except ValueError as exc:
+        raise ConfigError(f"{where}: [channels.{name}] {exc}") from None
     posting = str(raw.get("posting", "transaction"))
     if posting not in ("transaction", "daily_summary"):
         raise ConfigError(
             f"{where}: [channels.{name}] posting must be 'transaction' or 'daily_summary'"
         )
-    return ChannelConfig(
-        name,
-        locations,
-        default,
-        bool(raw.get("include_in_transit", False)),
-        bool(raw.get("allow_backorder", False)),
-        recognition,
-        posting,
-    )
+    try:
+        return ChannelConfig(
+            name,
+            locations,
+            default,
+            bool(raw.get("include_in_transit", False)),
+            backorders,
+            recognition,
+            posting,
+            safety,
+        )
+    except ValueError as exc:  # a location listed twice
+        raise ConfigError(f"{where}: [channels.{name}] {exc}") from None
 
 
 def _secret_values(raw: dict[str, Any], section: str, key: str, where: str) -> list[str]:
@@ -283,6 +325,35 @@ def _shopify(raw: dict[str, Any] | None, where: str) -> ShopifyConfig | None:
         str(raw.get("price_channel", "web")),
         token[0] if token else None,
     )
+
+
+def _safety_stock(raw: dict[str, Any], codes: set[str], where: str) -> dict[str, Any]:
+    """``[safety_stock]``: ``default``, ``locations = {STORE-1 = 2}``, and ``[[safety_stock.rules]]``
+    with ``sku``, ``location`` and ``units`` or ``days`` (days of cover) for one SKU."""
+    try:
+        default = parse_safety_rule(raw["default"]) if "default" in raw else None
+        by_location = {}
+        for code, rule in raw.get("locations", {}).items():
+            if code not in codes:
+                raise ValueError(f"locations: unknown location {code!r}")
+            by_location[str(code)] = parse_safety_rule(rule)
+        rules = {}
+        for i, r in enumerate(raw.get("rules", [])):
+            if r.get("location") not in codes or not r.get("sku"):
+                raise ValueError(f"rules[{i}] needs a sku and a known location")
+            body = {k: v for k, v in r.items() if k not in ("sku", "location")}
+            rules[(str(r["sku"]), str(r["location"]))] = parse_safety_rule(body)
+        window = int(raw.get("sales_window_days", 28))
+        if window < 1:
+            raise ValueError("sales_window_days must be at least 1")
+    except ValueError as exc:
+        raise ConfigError(f"{where}: [safety_stock] {exc}") from None
+    return {
+        "safety_default": default,
+        "safety_defaults": by_location,
+        "safety_rules": rules,
+        "sales_window_days": window,
+    }
 
 
 def _push_back(raw: dict[str, Any], where: str) -> frozenset[str]:

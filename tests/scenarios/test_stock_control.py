@@ -18,9 +18,12 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from retail_shop import SECRET, T0, open_shop
+from retailhub.adapters.storage import queries
 from retailhub.adapters.storage.stock_control_repo import SqlStockControl
 from retailhub.demo.retailer import config_text
+from retailhub.domain.availability import DaysOfCover, SafetyStock
 from retailhub.domain.catalog import Item, UnitConversion
+from retailhub.domain.inventory import sale
 from retailhub.domain.money import Money
 from retailhub.domain.stock_control import inventory_accuracy
 from retailhub.entrypoints.cli.main import app
@@ -105,3 +108,21 @@ def test_a_cycle_count_finds_shrink(db_url: str) -> None:
     assert moved["Expenses:Inventory-Adjustments"] == 2 * SOCKS_COST
     assert moved["Assets:Inventory"] == -2 * SOCKS_COST
     assert inventory_accuracy(counts) == 0.5  # one of two counts found the books right
+
+
+def test_safety_stock_by_days_of_cover_holds_back_what_recent_sales_need(db_url: str) -> None:
+    """Store 1 keeps 7 days of cover of socks for the POS: 14 sold there in the last 28
+    days is half a pair a day, so 4 (3.5 rounded up) are held back from the store's ATP."""
+    shop = open_shop(db_url, stock=20)
+    rules = shop.hub.settings.rules()
+    with shop.hub.uow() as uow:
+        recent = shop.hub.clock() - timedelta(days=3)
+        uow.inventory.record([sale("SOCKS", "STORE-1", 14, recent, "pos:sales")], None)
+        uow.commit()
+    safety = SafetyStock(location_defaults={"STORE-1": DaysOfCover(7)})
+    with shop.hub.uow() as uow:
+        plain = queries.atp(uow.conn, "SOCKS", rules.availability)
+        covered = queries.atp(uow.conn, "SOCKS", rules.availability, safety, 28)
+    assert plain["pos"] == (20 - 14) + 20
+    assert covered["pos"] == (20 - 14 - 4) + 20
+    assert covered["web"] == plain["web"] - 4  # the store feeds the web channel too

@@ -76,32 +76,6 @@ def fold(movements: Iterable[Movement]) -> dict[tuple[str, str], Position]:
     return positions
 
 
-@dataclass(frozen=True, slots=True)
-class ChannelAvailability:
-    """Which locations feed a channel's available-to-promise, and how."""
-
-    channel: str
-    locations: tuple[str, ...]
-    include_in_transit: bool = False
-    allow_backorder: bool = False
-
-
-def available_to_promise(positions: Iterable[Position], rule: ChannelAvailability) -> int:
-    """ATP = sum over the channel's locations of max(0, on hand − reserved − safety stock).
-
-    A channel that allows backorders sees the unclamped figure, which can go below zero;
-    otherwise no location contributes less than nothing.
-    """
-    total = 0
-    for p in positions:
-        if p.location not in rule.locations:
-            continue
-        total += p.net_available if rule.allow_backorder else p.sellable
-        if rule.include_in_transit:
-            total += p.in_transit
-    return total
-
-
 def sale(
     sku: str, location: str, qty: int, at: datetime, reference: str, from_reserved: int = 0
 ) -> Movement:

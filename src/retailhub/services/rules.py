@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
 from decimal import Decimal
 
-from retailhub.domain.inventory import ChannelAvailability
+from retailhub.domain.availability import AtpRule, SafetyStock
 from retailhub.domain.payments import gateway_key
 from retailhub.domain.posting import PostingPolicy
 
@@ -17,7 +17,10 @@ class HubRules:
     posting: PostingPolicy = field(default_factory=PostingPolicy)
     # Which location a channel's orders reserve and sell from when the order names none.
     default_locations: Mapping[str, str] = field(default_factory=dict)
-    availability: Mapping[str, ChannelAvailability] = field(default_factory=dict)
+    availability: Mapping[str, AtpRule] = field(default_factory=dict)
+    # Units held back from every channel per SKU and location (absolute or days of cover).
+    safety: SafetyStock | None = None
+    sales_window_days: int = 28  # trailing window of sales for days-of-cover safety stock
     # System of record per entity ("inventory" -> "retailhub" or "shopify", …).
     ownership: Mapping[str, str] = field(default_factory=dict)
     # How long a delivery may wait for what it depends on before it becomes an exception.

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import case, func, select
@@ -12,13 +16,16 @@ from retailhub.adapters.storage.tables import (
     exceptions,
     fulfilments,
     inbox,
+    inventory_movements,
     inventory_positions,
     journal_lines,
     orders,
     refund_lines,
     refunds,
 )
-from retailhub.domain.inventory import ChannelAvailability, Position, available_to_promise
+from retailhub.domain import availability
+from retailhub.domain.availability import AtpRule, SafetyStock
+from retailhub.domain.inventory import Position
 
 
 def positions(conn: Connection, sku: str) -> list[Position]:
@@ -34,9 +41,38 @@ def positions(conn: Connection, sku: str) -> list[Position]:
     ]
 
 
-def atp(conn: Connection, sku: str, rules: dict[str, ChannelAvailability]) -> dict[str, int]:
+def atp(
+    conn: Connection,
+    sku: str,
+    rules: Mapping[str, AtpRule],
+    safety: SafetyStock | None = None,
+    sales_window_days: int = 28,
+    now: datetime | None = None,
+) -> dict[str, int]:
+    """ATP per channel; days-of-cover safety stock reads the SKU's trailing daily sales."""
     held = positions(conn, sku)
-    return {name: available_to_promise(held, rule) for name, rule in rules.items()}
+    if safety is not None and safety.uses_days_of_cover:
+        since = (now or datetime.now(UTC)) - timedelta(days=sales_window_days)
+        safety = replace(safety, daily_sales=daily_sales(conn, sku, since, sales_window_days))
+    return {name: availability.atp(held, rule, safety) for name, rule in rules.items()}
+
+
+def daily_sales(
+    conn: Connection, sku: str, since: datetime, window_days: int
+) -> dict[tuple[str, str], Fraction]:
+    """Average units sold a day per location over the window (sales are negative on hand)."""
+    rows = conn.execute(
+        select(inventory_movements.c.location, func.sum(inventory_movements.c.on_hand))
+        .where(
+            inventory_movements.c.sku == sku,
+            inventory_movements.c.kind == "sale",
+            inventory_movements.c.occurred_at >= since,
+        )
+        .group_by(inventory_movements.c.location)
+    )
+    return {
+        (sku, loc): availability.daily_rate(-int(total or 0), window_days) for loc, total in rows
+    }
 
 
 def trial_balance(conn: Connection) -> list[dict[str, Any]]:

@@ -87,13 +87,16 @@ def create_app(hub: Hub, run_worker: bool = True, poll_seconds: float = 0.5) -> 
 
     @app.get("/inventory/{sku}/atp")
     def atp(sku: str) -> dict[str, Any]:
+        rules = hub.settings.rules()
         with hub.uow() as uow:
             positions = queries.positions(uow.conn, sku)
             if not positions:
                 raise HTTPException(404, f"no stock recorded for {sku}")
             return {
                 "sku": sku,
-                "atp": queries.atp(uow.conn, sku, dict(hub.settings.rules().availability)),
+                "atp": queries.atp(
+                    uow.conn, sku, rules.availability, rules.safety, rules.sales_window_days
+                ),
             }
 
     @app.get("/ledger/trial-balance")

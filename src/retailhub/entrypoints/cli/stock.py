@@ -48,7 +48,10 @@ def inventory_atp(
             raise typer.Exit(2)
         rules = {channel: rules[channel]}
     with hub.uow() as uow:
-        atp = queries.atp(uow.conn, sku, rules)
+        settings_rules = hub.settings.rules()
+        atp = queries.atp(
+            uow.conn, sku, rules, settings_rules.safety, settings_rules.sales_window_days
+        )
         positions = queries.positions(uow.conn, sku)
     if not positions:
         err.print(f"[yellow]no stock recorded for {sku}[/yellow]")

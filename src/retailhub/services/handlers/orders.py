@@ -11,6 +11,7 @@ from collections.abc import Callable
 from functools import partial
 
 from retailhub.domain import payment_posting, posting
+from retailhub.domain.availability import BackorderPolicy
 from retailhub.domain.events import OrderReported
 from retailhub.domain.orders import DeliveryMethod, Order, OrderLine
 from retailhub.domain.payments import TenderMethod
@@ -53,8 +54,9 @@ def _guard_oversell(record: OrderRecord, ctx: ApplyContext) -> None:
     eCommerce owner. A channel that takes backorders cannot oversell."""
     order = record.order
     rule = ctx.rules.availability.get(order.channel)
-    if rule is None or rule.allow_backorder:
+    if rule is None or rule.backorders.policy is BackorderPolicy.UNLIMITED:
         return
+    allowance = rule.backorders.limit  # units a capped channel may sell past its stock
     for line in order.lines:
         state = record.lines[line.line_id]
         if state.sku is None or not state.reserved:
@@ -62,7 +64,7 @@ def _guard_oversell(record: OrderRecord, ctx: ApplyContext) -> None:
         short = -sum(
             ctx.uow.inventory.position(state.sku, loc).net_available for loc in rule.locations
         )
-        if short > 0:
+        if short > allowance:
             ctx.note(
                 Problem(
                     ProblemType.OVERSELL,
