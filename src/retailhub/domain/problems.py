@@ -30,6 +30,7 @@ class ProblemType(StrEnum):
     SETTLEMENT_VARIANCE = "amount_variance"  # matched, but the settled amount differs
     UNMATCHED_DEPOSIT = "unmatched_deposit"  # a payout with no bank deposit (or vice versa)
     CASH_OVER_SHORT = "cash_over_short"  # a drawer count differs from the expected cash
+    STOCK_DRIFT = "stock_drift"  # a channel shows a level other than the one we hold for it
 
 
 class Team(StrEnum):
@@ -59,6 +60,7 @@ DEFAULT_OWNERS: dict[ProblemType, Team] = {
     ProblemType.SETTLEMENT_VARIANCE: Team.FINANCE,
     ProblemType.UNMATCHED_DEPOSIT: Team.FINANCE,
     ProblemType.CASH_OVER_SHORT: Team.STORE_OPS,
+    ProblemType.STOCK_DRIFT: Team.ECOMMERCE,
 }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from typing import Any
@@ -12,6 +12,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.engine import Connection
 
 from retailhub.adapters.storage.tables import (
+    channel_stock_reports,
     exception_audit,
     exceptions,
     fulfilments,
@@ -26,6 +27,7 @@ from retailhub.adapters.storage.tables import (
 from retailhub.domain import availability
 from retailhub.domain.availability import AtpRule, SafetyStock
 from retailhub.domain.inventory import Position
+from retailhub.services.drift import ChannelLevel
 
 
 def positions(conn: Connection, sku: str) -> list[Position]:
@@ -253,3 +255,32 @@ def exception_detail(conn: Connection, exception_id: int) -> dict[str, Any] | No
         ).first()
         detail["delivery"] = dict(delivery._mapping) if delivery else None
     return detail
+
+
+@dataclass
+class SqlLevels:
+    """Channels' reported levels and our positions, for the drift check."""
+
+    conn: Connection
+
+    def reported_levels(self, system: str | None) -> list[ChannelLevel]:
+        q = select(channel_stock_reports).where(
+            channel_stock_reports.c.sku.is_not(None), channel_stock_reports.c.location.is_not(None)
+        )
+        if system:
+            q = q.where(channel_stock_reports.c.system == system)
+        return [
+            ChannelLevel(
+                r.system,
+                r.item_external_id,
+                r.location_external_id,
+                r.sku,
+                r.location,
+                r.available,
+                r.reported_at,
+            )
+            for r in self.conn.execute(q)
+        ]
+
+    def positions(self, sku: str) -> list[Position]:
+        return positions(self.conn, sku)

@@ -22,6 +22,7 @@ from retailhub.entrypoints.cli.common import (
     progress_bar,
 )
 from retailhub.services.commands import receive_stock
+from retailhub.services.drift import check_drift, drift_units
 from retailhub.services.stock_control import (
     StockControlError,
     count_stock,
@@ -293,3 +294,51 @@ def inventory_count(
             f"{sku} at {location}: counted {counted}, books said {count.expected} "
             f"(difference {count.difference:+d}, {reason})"
         )
+
+
+@inventory_app.command("drift")
+def inventory_drift(
+    system: Annotated[str | None, typer.Option(help="Only this channel system (shopify…).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Compare every level a channel reported with the level we hold for it; queue drifts.
+
+    Each drift becomes a stock_drift exception for eCommerce (refreshed, not duplicated, on
+    the next run; resolved once the channel agrees). Exit status 1 when anything drifted.
+    """
+    hub = open_hub()
+    with hub.uow() as uow:
+        report = check_drift(
+            uow, queries.SqlLevels(uow.conn), hub.settings.rules(), hub.clock(), system
+        )
+        uow.commit()
+    result = {
+        "checked": report.checked,
+        "drifted": len(report.drifts),
+        "units": drift_units(report.drifts),
+        "resolved": report.resolved,
+        "drifts": [
+            {
+                "system": d.level.system,
+                "sku": d.level.sku,
+                "location": d.level.location,
+                "channel_shows": d.level.available,
+                "ours": d.ours,
+            }
+            for d in report.drifts
+        ],
+    }
+    if as_json:
+        print_json(result)
+    else:
+        console.print(
+            f"{report.checked} channel levels checked, {len(report.drifts)} drifted "
+            f"({result['units']} units), {report.resolved} put right since the last check"
+        )
+        for d in report.drifts:
+            console.print(
+                f"  {d.level.system} {d.level.sku} at {d.level.location}: channel shows "
+                f"{d.level.available}, we hold {d.ours}"
+            )
+    if report.drifts:
+        raise typer.Exit(1)
