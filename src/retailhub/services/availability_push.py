@@ -24,6 +24,7 @@ slow channel never holds back a fast one. Time comes only from the injected cloc
 
 from __future__ import annotations
 
+import heapq
 import math
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -33,6 +34,9 @@ from typing import NamedTuple, Protocol
 
 REASONS_KEPT = 20  # distinct reasons kept per push; ``marks`` still counts every one
 ANSWER_EXCERPT = 300  # characters of the channel's answer kept in the audit
+# Waiting SKUs whose levels one push call reads (oldest first). Shopify takes one level per call
+# when throttled; without a bound, an opening sync of 100k SKUs would read 100k levels per call.
+SCAN_LIMIT = 500
 
 
 class LevelKey(NamedTuple):
@@ -355,17 +359,19 @@ class PushCoordinator:
         (Square takes 100 counts per call), brings the level sooner, and leaves the channel's
         waiting set empty, so the next call is at least ``interval`` later and no SKU is pushed
         more than once per interval. When the target takes fewer than are waiting, the most
-        urgent go first and the rest keep their place.
+        urgent go first (among the ``SCAN_LIMIT`` oldest) and the rest keep their place.
         """
         now = self._clock()
+        target = self._targets[channel]
+        scan = max(SCAN_LIMIT, target.max_batch)
         with self._cond:
             pending = self._pending[channel]
             if not any(p.ready_at <= now for p in pending.values()):
                 return None
-            due = {sku: p for sku, p in pending.items() if p.eligible(now)}
-            for sku in due:
-                del pending[sku]
-        target = self._targets[channel]
+            eligible = [(p.first_at, sku) for sku, p in pending.items() if p.eligible(now)]
+            if len(eligible) > scan:
+                eligible = heapq.nsmallest(scan, eligible)
+            due = {sku: pending.pop(sku) for _, sku in eligible}
         try:
             candidates = self._candidates(channel, due)
         except BaseException:
