@@ -266,6 +266,9 @@ class FakeInventoryRepository(_Snapshots):
     def prefetch(self, skus: Iterable[str]) -> None:
         """Nothing to read ahead in memory."""
 
+    def changed_skus(self) -> set[str]:
+        return {m.sku for m, _ in self.movements}
+
     def position(self, sku: str, location: str) -> Position:
         folded = inventory.fold(m for m, _ in self.movements)
         return folded.get((sku, location), Position(sku, location))

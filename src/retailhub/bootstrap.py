@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
 from retailhub.adapters.connectors.pos import PosFeedSource
+from retailhub.adapters.connectors.shopify.inventory_push import ShopifyInventoryPush
 from retailhub.adapters.connectors.shopify.webhook import ShopifyWebhooks
 from retailhub.adapters.connectors.square.api import SquareApi
+from retailhub.adapters.connectors.square.inventory_push import SquareInventoryPush
 from retailhub.adapters.connectors.square.webhook import SquareWebhooks
 from retailhub.adapters.connectors.stripe.api import StripeApi
 from retailhub.adapters.connectors.stripe.webhook import StripeWebhooks
 from retailhub.adapters.storage.catalog_repo import CatalogCache, SqlCatalogRepository
 from retailhub.adapters.storage.migrate import upgrade
+from retailhub.adapters.storage.push_state import SqlChannelLevels, SqlPushAudit
 from retailhub.adapters.storage.uow import SqlUnitOfWork, configure_sqlite
 from retailhub.config import Settings
+from retailhub.services.availability_push import PushCoordinator, PushTarget
 from retailhub.services.ports import WebhookSource
 from retailhub.services.processing import Processor
 
@@ -43,6 +47,7 @@ class Hub:
     engine: Engine
     sources: dict[str, WebhookSource]
     clock: Callable[[], datetime]
+    push: PushCoordinator | None = None  # availability push, when a channel has credentials
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine)
@@ -56,7 +61,15 @@ class Hub:
             self.settings.rules(),
             self.clock,
             self.settings.batch_size,
+            on_stock_changed=self.mark_stock_changed if self.push else None,
         )
+
+    def mark_stock_changed(self, skus: Iterable[str], reason: str = "stock changed") -> None:
+        """Tell the availability push which SKUs to recompute (coalesced per interval)."""
+        if self.push is not None:
+            now = self.clock()
+            for sku in skus:
+                self.push.mark(sku, reason, now)
 
 
 def bootstrap(
@@ -69,6 +82,7 @@ def bootstrap(
     if migrate:
         upgrade(engine)
     hub = Hub(settings, engine, make_sources(settings), clock)
+    hub.push = make_push(settings, engine, clock)
     sync_locations(hub)
     return hub
 
@@ -105,6 +119,45 @@ def make_sources(settings: Settings) -> dict[str, WebhookSource]:
     pos = settings.pos_feed
     sources["pos"] = PosFeedSource(pos.card_gateway, pos.accept_unlinked_returns, pos.channel)
     return sources
+
+
+def push_targets(settings: Settings) -> tuple[dict[str, PushTarget], dict[str, str]]:
+    """The channels whose availability is pushed (those with API credentials), and the
+    canonical channel whose ATP each one shows."""
+    targets: dict[str, PushTarget] = {}
+    channels: dict[str, str] = {}
+    shopify = settings.shopify
+    if shopify is not None and shopify.admin_token and shopify.shop_domain:
+        url = shopify.shop_domain
+        targets["shopify"] = ShopifyInventoryPush(
+            url if url.startswith("http") else f"https://{url}", shopify.admin_token
+        )
+        channels["shopify"] = shopify.price_channel
+    square = settings.square
+    if square is not None and square.access_token:
+        api = (
+            SquareApi(square.access_token, square.base_url)
+            if square.base_url
+            else SquareApi(square.access_token)
+        )
+        targets["square"] = SquareInventoryPush(api)
+        channels["square"] = square.channel
+    return targets, channels
+
+
+def make_push(
+    settings: Settings, engine: Engine, clock: Callable[[], datetime]
+) -> PushCoordinator | None:
+    targets, channels = push_targets(settings)
+    if not targets:
+        return None
+    return PushCoordinator(
+        SqlChannelLevels(engine, settings.rules(), channels),
+        targets,
+        SqlPushAudit(engine),
+        clock=clock,
+        interval=timedelta(seconds=settings.push_interval_seconds),
+    )
 
 
 def sync_locations(hub: Hub) -> None:

@@ -112,6 +112,7 @@ class Settings:
     safety_rules: dict[tuple[str, str], SafetyRule] = field(default_factory=dict)  # sku, location
     safety_default: SafetyRule | None = None
     sales_window_days: int = 28
+    push_interval_seconds: float = 1.0  # [push] interval_seconds: coalescing window per SKU
 
     def safety_stock(self) -> SafetyStock | None:
         """Safety stock from ``[safety_stock]`` and the channels' defaults; None when none is
@@ -215,6 +216,7 @@ def parse(data: dict[str, Any], path: Path | None = None) -> Settings:
         pos_feed=_pos_feed(connectors.get("pos", {}), where),
         reconciliation=_reconciliation(data.get("reconciliation", {}), currency, where),
         push_back=_push_back(data.get("push_back", {}), where),
+        push_interval_seconds=float(data.get("push", {}).get("interval_seconds", 1.0)),
         **_safety_stock(data.get("safety_stock", {}), codes, where),
         gift_card_breakage_rate=_rate(
             data.get("gift_cards", {}).get("breakage_rate", "0"),

@@ -238,6 +238,9 @@ class InventoryRepository(Protocol):
 
     def position(self, sku: str, location: str) -> Position: ...
 
+    def changed_skus(self) -> set[str]:
+        """SKUs whose stock this unit of work has written (committed) since the last call."""
+
     def channel_report_at(self, system: str, item: str, location: str) -> datetime | None: ...
 
     def save_channel_report(

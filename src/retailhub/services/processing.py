@@ -60,6 +60,8 @@ class Processor:
     rules: HubRules
     clock: Clock
     batch_size: int = 1000
+    # Told, after each committed batch, which SKUs' stock changed (the channel push marks them).
+    on_stock_changed: Callable[[set[str]], None] | None = None
 
     def run_until_idle(
         self, max_batches: int | None = None, on_batch: Callable[[int], None] | None = None
@@ -97,9 +99,12 @@ class Processor:
                 for delivery, event in translated:
                     self._apply(uow, delivery, event, local, waiting)
                 uow.commit()
+                changed = uow.inventory.changed_skus()
         except Exception:  # a bug somewhere in the batch: isolate it delivery by delivery
             return self._process_one_by_one(stats)
         _merge(stats, local)
+        if changed and self.on_stock_changed is not None:
+            self.on_stock_changed(changed)
         return len(batch)
 
     def _translate(self, delivery: Delivery) -> InboundEvent | Problem:
@@ -123,6 +128,9 @@ class Processor:
                     waiting = uow.inbox.waiting_dependencies()
                     self._apply(uow, delivery, event, stats, waiting)
                     uow.commit()
+                    changed = uow.inventory.changed_skus()
+                if changed and self.on_stock_changed is not None:
+                    self.on_stock_changed(changed)
             except Exception as exc:
                 self._record_bug(inbox_id, exc, stats)
         return len(ids)

@@ -64,6 +64,7 @@ class SqlInventoryRepository:
         self._deltas: dict[tuple[str, str], list[int]] = {}  # this batch's changes
         self._reports: dict[tuple[str, str, str], dict[str, Any]] = {}  # channel stock figures
         self._complete: set[str] = set()  # SKUs whose every stored position is in _stored
+        self._changed: set[str] = set()  # SKUs whose stock was written, for the channel push
 
     def record(self, movements: Iterable[Movement], inbox_id: int | None) -> None:
         """Append movements and fold them into positions (both written when the batch commits)."""
@@ -161,10 +162,16 @@ class SqlInventoryRepository:
                 prebuilt(self.conn, "stock_reports.save", _save_report),
                 list(self._reports.values()),
             )
+        self._changed.update(sku for (sku, _), d in self._deltas.items() if any(d))
         self._stored.clear()
         self._complete.clear()
         self._deltas.clear()
         self._reports.clear()
+
+    def changed_skus(self) -> set[str]:
+        """SKUs whose stock this unit of work has written since the last call."""
+        changed, self._changed = self._changed, set()
+        return changed
 
     def discard(self) -> None:
         self._reports.clear()

@@ -284,3 +284,12 @@ class SqlLevels:
 
     def positions(self, sku: str) -> list[Position]:
         return positions(self.conn, sku)
+
+
+def stocked_skus(conn: Connection) -> list[str]:
+    """Every SKU with a position somewhere."""
+    return list(
+        conn.execute(
+            select(inventory_positions.c.sku).distinct().order_by(inventory_positions.c.sku)
+        ).scalars()
+    )

@@ -555,6 +555,28 @@ channel_updates = Table(
     Index("ix_channel_updates_status", "status", "id"),
 )
 
+# Every level pushed to a channel: what, when, why and the channel's answer.
+stock_pushes = Table(
+    "stock_pushes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("channel", String(40), nullable=False),
+    Column("sku", String(80), nullable=False),
+    Column("location_id", String(80), nullable=False),
+    Column("item_id", String(120), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("previous", Integer),
+    Column("reasons", JSON, nullable=False),
+    Column("marks", Integer, nullable=False),
+    Column("marked_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime, nullable=False),
+    Column("acked_at", UtcDateTime),
+    Column("accepted", Boolean, nullable=False),
+    Column("status", Integer),
+    Column("answer", Text, nullable=False),
+    Index("ix_stock_pushes_sku", "sku", "channel"),
+)
+
 # -- daily summary posting: entries held per channel and day, then posted as one -----------
 
 staged_entries = Table(

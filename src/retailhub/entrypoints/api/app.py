@@ -45,10 +45,14 @@ def create_app(hub: Hub, run_worker: bool = True, poll_seconds: float = 0.5) -> 
         thread = threading.Thread(target=worker, name="retailhub-worker", daemon=True)
         if run_worker:
             thread.start()
+            if hub.push is not None:
+                hub.push.start()  # one pusher thread per channel with credentials
         yield
         stop.set()
         if run_worker:
             thread.join(timeout=10)
+            if hub.push is not None:
+                hub.push.stop()
 
     app = FastAPI(title="retailhub", version="0.1.0", lifespan=lifespan)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -264,20 +265,34 @@ def work(
     interval: Annotated[float, typer.Option(help="Seconds between polls.")] = 1.0,
     batch_size: Annotated[int | None, typer.Option(help="Deliveries per transaction.")] = None,
 ) -> None:
-    """Run the worker: apply pending deliveries (forever, or --once)."""
+    """Run the worker: apply pending deliveries (forever, or --once).
+
+    With channel credentials configured, stock changes are pushed to the channels as they
+    happen (coalesced per [push] interval_seconds); --once pushes before it exits.
+    """
     import time
 
     hub = open_hub()
-    while True:
-        processor = hub.processor()  # a fresh run sees master data created meanwhile
-        if batch_size:
-            processor.batch_size = batch_size
-        stats = processor.run_until_idle()
-        if stats.applied or stats.failed:
-            err.print(f"applied {stats.applied} failed {stats.failed} waiting {stats.waiting}")
-        if once:
-            return
-        time.sleep(interval)
+    if hub.push is not None and once:
+        hub.push.interval = timedelta(0)  # one pass: what changes is pushed at the end
+    if hub.push is not None and not once:
+        hub.push.start()
+    try:
+        while True:
+            processor = hub.processor()  # a fresh run sees master data created meanwhile
+            if batch_size:
+                processor.batch_size = batch_size
+            stats = processor.run_until_idle()
+            if stats.applied or stats.failed:
+                err.print(f"applied {stats.applied} failed {stats.failed} waiting {stats.waiting}")
+            if once:
+                if hub.push is not None:
+                    hub.push.drain()
+                return
+            time.sleep(interval)
+    finally:
+        if hub.push is not None and not once:
+            hub.push.stop()
 
 
 @app.command()

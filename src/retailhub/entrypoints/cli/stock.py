@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -11,8 +12,9 @@ from rich.table import Table
 from retailhub.adapters.files.items import read_items
 from retailhub.adapters.storage import queries
 from retailhub.adapters.storage.catalog_repo import SqlCatalogRepository
+from retailhub.adapters.storage.push_state import SqlPushAudit
 from retailhub.adapters.storage.stock_control_repo import SqlStockControl
-from retailhub.domain.stock_control import Transfer
+from retailhub.domain.stock_control import Transfer, inventory_accuracy
 from retailhub.entrypoints.cli.common import (
     JsonOpt,
     console,
@@ -21,6 +23,7 @@ from retailhub.entrypoints.cli.common import (
     print_json,
     progress_bar,
 )
+from retailhub.services.availability_push import LevelKey, percentile
 from retailhub.services.commands import receive_stock
 from retailhub.services.drift import check_drift, drift_units
 from retailhub.services.stock_control import (
@@ -299,12 +302,16 @@ def inventory_count(
 @inventory_app.command("drift")
 def inventory_drift(
     system: Annotated[str | None, typer.Option(help="Only this channel system (shopify…).")] = None,
+    push: Annotated[
+        bool, typer.Option(help="Push our level to every drifted channel location now.")
+    ] = True,
     as_json: JsonOpt = False,
 ) -> None:
     """Compare every level a channel reported with the level we hold for it; queue drifts.
 
     Each drift becomes a stock_drift exception for eCommerce (refreshed, not duplicated, on
-    the next run; resolved once the channel agrees). Exit status 1 when anything drifted.
+    the next run; resolved once the channel agrees) and, with channel credentials, our level
+    is pushed again. Exit status 1 when anything drifted.
     """
     hub = open_hub()
     with hub.uow() as uow:
@@ -312,11 +319,20 @@ def inventory_drift(
             uow, queries.SqlLevels(uow.conn), hub.settings.rules(), hub.clock(), system
         )
         uow.commit()
+    corrected = 0
+    if push and report.drifts and hub.push is not None:
+        hub.push.interval = timedelta(0)
+        for d in report.drifts:  # the channel holds its own figure, not what we last sent
+            key = LevelKey(d.level.system, d.level.location_id, d.level.item_id)
+            hub.push.observe_channel(key, d.level.available)
+        hub.mark_stock_changed(report.skus, "drift found")
+        corrected = sum(1 for r in hub.push.drain() if r.accepted)
     result = {
         "checked": report.checked,
         "drifted": len(report.drifts),
         "units": drift_units(report.drifts),
         "resolved": report.resolved,
+        "pushed": corrected,
         "drifts": [
             {
                 "system": d.level.system,
@@ -342,3 +358,119 @@ def inventory_drift(
             )
     if report.drifts:
         raise typer.Exit(1)
+
+
+@inventory_app.command("push")
+def inventory_push(
+    skus: Annotated[list[str] | None, typer.Argument(help="SKUs to push (default: --all).")] = None,
+    push_all: Annotated[bool, typer.Option("--all", help="Every SKU with stock.")] = False,
+    reason: Annotated[str, typer.Option(help="Why, for the push audit.")] = "manual push",
+    as_json: JsonOpt = False,
+) -> None:
+    """Push available-to-promise to every channel with credentials now, and audit it.
+
+    Each level sent is recorded with what, when, why and the channel's answer
+    (`inventory push-history SKU`). Levels a channel already holds are not resent.
+    """
+    hub = open_hub()
+    if hub.push is None:
+        err.print(
+            "[red]no channel to push to: give [connectors.shopify] admin_token or "
+            "[connectors.square] access_token[/red]"
+        )
+        raise typer.Exit(2)
+    if not skus and not push_all:
+        err.print("[red]name SKUs or pass --all[/red]")
+        raise typer.Exit(2)
+    if push_all:
+        with hub.uow() as uow:
+            skus = queries.stocked_skus(uow.conn)
+    hub.push.interval = timedelta(0)
+    hub.mark_stock_changed(skus or [], reason)
+    records = hub.push.drain()
+    accepted = [r for r in records if r.accepted]
+    failed = [
+        {"sku": r.sku, "channel": r.channel, "location": r.location_id, "answer": r.answer}
+        for r in records
+        if not r.accepted
+    ]
+    result = {
+        "skus": len(skus or []),
+        "levels_sent": len(records),
+        "accepted": len(accepted),
+        "failed": failed,
+    }
+    if as_json:
+        print_json(result)
+    else:
+        console.print(
+            f"{len(records)} levels sent for {len(skus or [])} SKUs, {len(accepted)} accepted"
+        )
+        for f in failed:
+            console.print(f"[red]{f['channel']} {f['sku']} at {f['location']}: {f['answer']}[/red]")
+    if len(accepted) < len(records):
+        raise typer.Exit(1)
+
+
+@inventory_app.command("push-history")
+def inventory_push_history(
+    sku: Annotated[str, typer.Argument(help="The SKU.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Every level pushed for a SKU: what, when, why, and what the channel answered."""
+    hub = open_hub()
+    rows = SqlPushAudit(hub.engine).history(sku)
+    if as_json:
+        print_json(
+            [
+                {
+                    **r,
+                    **{
+                        k: r[k].isoformat()
+                        for k in ("marked_at", "sent_at", "acked_at")
+                        if r[k] is not None
+                    },
+                }
+                for r in rows
+            ]
+        )
+        return
+    table = Table("sent", "channel", "location", "qty", "why", "answer")
+    for r in rows:
+        table.add_row(
+            f"{r['sent_at']:%Y-%m-%d %H:%M:%S}",
+            r["channel"],
+            r["location_id"],
+            str(r["quantity"]),
+            ", ".join(r["reasons"]),
+            ("ok " if r["accepted"] else "FAILED ") + (r["answer"] or "")[:60],
+        )
+    console.print(table)
+
+
+@inventory_app.command("metrics")
+def inventory_metrics(as_json: JsonOpt = False) -> None:
+    """Inventory accuracy (cycle counts), push latency p50/p99, drift found."""
+    hub = open_hub()
+    with hub.uow() as uow:
+        counts = SqlStockControl(uow.conn).counts()
+        drifts = queries.list_exceptions(uow.conn, None, 100000, type_="stock_drift")
+    latencies = sorted(SqlPushAudit(hub.engine).latencies())
+    accuracy = inventory_accuracy(counts)
+    result = {
+        "inventory_accuracy": accuracy,
+        "cycle_counts": len(counts),
+        "pushes": len(latencies),
+        "push_latency_p50_s": percentile(latencies, 50) if latencies else None,
+        "push_latency_p99_s": percentile(latencies, 99) if latencies else None,
+        "drift_found": len(drifts),
+        "drift_open": sum(1 for d in drifts if d["status"] == "open"),
+    }
+    if as_json:
+        print_json(result)
+        return
+    table = Table("metric", "value")
+    for key, value in result.items():
+        shown = "-" if value is None else (f"{value:.3f}" if isinstance(value, float) else value)
+        table.add_row(key, str(shown))
+    console.print(table)

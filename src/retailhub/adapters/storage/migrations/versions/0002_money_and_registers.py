@@ -159,6 +159,31 @@ def upgrade() -> None:
     )
     op.create_index("ix_channel_updates_status", "channel_updates", ["status", "id"], unique=False)
     op.create_table(
+        "stock_pushes",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("channel", sa.String(length=40), nullable=False),
+        sa.Column("sku", sa.String(length=80), nullable=False),
+        sa.Column("location_id", sa.String(length=80), nullable=False),
+        sa.Column("item_id", sa.String(length=120), nullable=False),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.Column("previous", sa.Integer(), nullable=True),
+        sa.Column("reasons", sa.JSON(), nullable=False),
+        sa.Column("marks", sa.Integer(), nullable=False),
+        sa.Column("marked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("acked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("accepted", sa.Boolean(), nullable=False),
+        sa.Column("status", sa.Integer(), nullable=True),
+        sa.Column("answer", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_stock_pushes")),
+    )
+    op.create_index("ix_stock_pushes_sku", "stock_pushes", ["sku", "channel"], unique=False)
+    op.create_table(
         "register_sequences",
         sa.Column("store", sa.String(length=40), nullable=False),
         sa.Column("register", sa.String(length=40), nullable=False),
@@ -339,6 +364,7 @@ def downgrade() -> None:
     op.drop_table("settlements")
     op.drop_table("register_cash")
     op.drop_table("register_sequences")
+    op.drop_table("stock_pushes")
     op.drop_table("prices")
     op.drop_table("price_reports")
     op.drop_table("channel_updates")
