@@ -126,3 +126,21 @@ def test_safety_stock_by_days_of_cover_holds_back_what_recent_sales_need(db_url:
     assert plain["pos"] == (20 - 14) + 20
     assert covered["pos"] == (20 - 14 - 4) + 20
     assert covered["web"] == plain["web"] - 4  # the store feeds the web channel too
+
+
+def test_an_item_sold_only_in_stores_shows_no_stock_on_the_web(
+    db_url: str, tmp_path: Path
+) -> None:
+    shop = open_shop(db_url)
+    items = tmp_path / "items.csv"
+    items.write_text("sku,title,unit_cost,channels\nSOCKS,Socks,2.25,pos\n")
+    config = tmp_path / "retailhub.toml"
+    config.write_text(config_text(SECRET))
+    run = CliRunner().invoke(app, ["--db", db_url, "--config", str(config), "items", "import",
+                                   str(items)])
+    assert run.exit_code == 0, run.output
+    atp = shop.atp("SOCKS")
+    assert atp["web"] == 0 and atp["pos"] == 20  # a store exclusive
+    with shop.hub.uow() as uow:
+        item = uow.catalog.item("SOCKS")
+    assert item is not None and item.sold_on("pos") and not item.sold_on("web")

@@ -30,6 +30,23 @@ class Item:
     uom: str = "EA"
     conversions: tuple[UnitConversion, ...] = ()
     tracks_inventory: bool = True
+    # Channel eligibility: sold only on ``only_channels`` when given, never on the excluded.
+    only_channels: frozenset[str] = frozenset()
+    excluded_channels: frozenset[str] = frozenset()
+
+    def sold_on(self, channel: str) -> bool:
+        if self.only_channels and channel not in self.only_channels:
+            return False
+        return channel not in self.excluded_channels
+
+    @property
+    def channels_text(self) -> str | None:
+        """The item file's ``channels`` form: ``web;pos`` or ``-amazon``; None for everywhere."""
+        if self.only_channels:
+            return ";".join(sorted(self.only_channels))
+        if self.excluded_channels:
+            return ";".join(f"-{c}" for c in sorted(self.excluded_channels))
+        return None
 
     def base_units(self, quantity: int, uom: str | None = None) -> int:
         """Quantity in the base unit: 2 CASE of 12 is 24 EA."""

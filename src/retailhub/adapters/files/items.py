@@ -3,11 +3,13 @@
 CSV columns (a header row; only ``sku``, ``title`` and ``unit_cost`` are required):
 
     sku, title, unit_cost, currency, barcode, style, options, uom, conversions, tax_class,
-    tracks_inventory, shopify_variant_id, shopify_inventory_item_id, square_catalog_object_id
+    tracks_inventory, shopify_variant_id, shopify_inventory_item_id, square_catalog_object_id,
+    channels
 
 ``options`` is ``Colour=Navy;Size=M``; ``conversions`` is ``CASE=12;PACK=6`` (base units per
 unit); ``unit_cost`` is a decimal in major units (``22.00``); ``tracks_inventory`` is
-true/false. A JSON file is a list of objects with the same keys (``options`` and
+true/false; ``channels`` is where the item may be sold: ``web;pos`` (only there) or
+``-amazon`` (everywhere but there), empty for everywhere. A JSON file is a list of objects with the same keys (``options`` and
 ``conversions`` may also be objects).
 """
 
@@ -147,6 +149,7 @@ def _row(line: int, record: Mapping[str, Any], default_currency: str) -> ItemRow
     identities = {
         kind: text for column, kind in IDENTITY_COLUMNS.items() if (text := _text(record, column))
     }
+    only, excluded = parse_eligibility(sku, record.get("channels") or None)
     item = Item(
         sku=sku,
         title=title,
@@ -158,5 +161,28 @@ def _row(line: int, record: Mapping[str, Any], default_currency: str) -> ItemRow
         uom=_text(record, "uom") or "EA",
         conversions=tuple(conversions),
         tracks_inventory=tracks in _TRUE or tracks == "",
+        only_channels=only,
+        excluded_channels=excluded,
     )
     return ItemRow(line, item, identities)
+
+
+def parse_eligibility(sku: str, value: Any) -> tuple[frozenset[str], frozenset[str]]:
+    """(only, excluded) channels from ``web;pos`` or ``-amazon;-ebay`` (or a JSON list of them).
+
+    Empty means no restriction. Mixing the two forms in one cell is refused: "only web, but
+    not amazon" says the same as "only web", and a reader would wonder what was meant.
+    """
+    if value is None:
+        return frozenset(), frozenset()
+    parts = value if isinstance(value, list) else str(value).split(";")
+    names = [str(p).strip() for p in parts if str(p).strip()]
+    excluded = frozenset(n[1:].strip() for n in names if n.startswith("-"))
+    only = frozenset(n for n in names if not n.startswith("-"))
+    if only and excluded:
+        raise ValueError(
+            f"{sku}: channels {value!r} mixes only-channels and -excluded ones; use one form"
+        )
+    if "" in excluded:
+        raise ValueError(f"{sku}: channels {value!r} has a '-' with no channel name")
+    return only, excluded

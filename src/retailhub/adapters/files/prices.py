@@ -34,7 +34,7 @@ from typing import Any
 
 import msgspec
 
-from retailhub.adapters.files.items import RowError
+from retailhub.adapters.files.items import RowError, parse_eligibility
 from retailhub.domain.money import Money, MoneyError, check_currency, exponent
 from retailhub.domain.pricing import ChannelEligibility, PriceEntry, PriceListError, find_overlaps
 
@@ -214,27 +214,6 @@ def _date(record: Mapping[str, Any], key: str, where: str) -> date | None:
 
 
 # -- channel eligibility in text ------------------------------------------------------------
-
-
-def parse_eligibility(sku: str, value: Any) -> tuple[frozenset[str], frozenset[str]]:
-    """(only, excluded) channels from ``web;pos`` or ``-amazon;-ebay`` (or a JSON list of them).
-
-    Empty means no restriction. Mixing the two forms in one cell is refused: "only web, but
-    not amazon" says the same as "only web", and a reader would wonder what was meant.
-    """
-    if value is None:
-        return frozenset(), frozenset()
-    parts = value if isinstance(value, list) else str(value).split(";")
-    names = [str(p).strip() for p in parts if str(p).strip()]
-    excluded = frozenset(n[1:].strip() for n in names if n.startswith("-"))
-    only = frozenset(n for n in names if not n.startswith("-"))
-    if only and excluded:
-        raise ValueError(
-            f"{sku}: channels {value!r} mixes only-channels and -excluded ones; use one form"
-        )
-    if "" in excluded:
-        raise ValueError(f"{sku}: channels {value!r} has a '-' with no channel name")
-    return only, excluded
 
 
 def eligibility(rules: Iterable[tuple[str, Any]]) -> ChannelEligibility:

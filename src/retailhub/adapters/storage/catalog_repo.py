@@ -31,7 +31,16 @@ def _item(row: Any) -> Item:
         uom=row.uom,
         conversions=tuple(UnitConversion(c[0], c[1]) for c in (row.conversions or [])),
         tracks_inventory=row.tracks_inventory,
+        **_eligibility(row.channels),
     )
+
+
+def _eligibility(text: str | None) -> dict[str, frozenset[str]]:
+    names = [n.strip() for n in (text or "").split(";") if n.strip()]
+    return {
+        "only_channels": frozenset(n for n in names if not n.startswith("-")),
+        "excluded_channels": frozenset(n[1:] for n in names if n.startswith("-")),
+    }
 
 
 @dataclass
@@ -129,6 +138,7 @@ class SqlCatalogRepository:
                     "unit_cost": item.unit_cost.amount,
                     "currency": item.unit_cost.currency,
                     "tracks_inventory": item.tracks_inventory,
+                    "channels": item.channels_text,
                 }
             )
             idents += [
@@ -161,6 +171,7 @@ class SqlCatalogRepository:
                         "unit_cost",
                         "currency",
                         "tracks_inventory",
+                        "channels",
                     )
                 },
             ),

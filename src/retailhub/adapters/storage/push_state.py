@@ -37,6 +37,7 @@ class SqlChannelLevels:
     def __call__(self, sku: str) -> dict[LevelKey, int]:
         with self.engine.connect() as conn:
             held = queries.positions(conn, sku)
+            sold_on = queries.item_channels(conn, sku)
             items = {
                 r.system: r.external_id
                 for r in conn.execute(
@@ -54,6 +55,12 @@ class SqlChannelLevels:
             item = items.get(system)
             if rule is None or item is None:
                 continue  # the item is not listed on that channel
+            if not sold_on(channel):
+                for code in rule.locations:  # not eligible there: show none
+                    place = places.get((system, code))
+                    if place is not None:
+                        levels[LevelKey(system, place, item)] = 0
+                continue
             by_location = availability.atp_by_location(held, rule, self.rules.safety)
             for code, quantity in by_location.items():
                 place = places.get((system, code))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
@@ -19,6 +19,7 @@ from retailhub.adapters.storage.tables import (
     inbox,
     inventory_movements,
     inventory_positions,
+    items,
     journal_lines,
     orders,
     refund_lines,
@@ -53,10 +54,23 @@ def atp(
 ) -> dict[str, int]:
     """ATP per channel; days-of-cover safety stock reads the SKU's trailing daily sales."""
     held = positions(conn, sku)
+    sold_on = item_channels(conn, sku)
     if safety is not None and safety.uses_days_of_cover:
         since = (now or datetime.now(UTC)) - timedelta(days=sales_window_days)
         safety = replace(safety, daily_sales=daily_sales(conn, sku, since, sales_window_days))
-    return {name: availability.atp(held, rule, safety) for name, rule in rules.items()}
+    return {
+        name: availability.atp(held, rule, safety) if sold_on(name) else 0
+        for name, rule in rules.items()
+    }
+
+
+def item_channels(conn: Connection, sku: str) -> Callable[[str], bool]:
+    """Whether the item may be sold on a channel (its ``channels`` eligibility)."""
+    text = conn.execute(select(items.c.channels).where(items.c.sku == sku)).scalar()
+    names = [n.strip() for n in (text or "").split(";") if n.strip()]
+    only = {n for n in names if not n.startswith("-")}
+    excluded = {n[1:] for n in names if n.startswith("-")}
+    return lambda channel: (not only or channel in only) and channel not in excluded
 
 
 def daily_sales(

@@ -165,6 +165,7 @@ items = Table(
     Column("unit_cost", Minor, nullable=False),
     Column("currency", String(3), nullable=False),
     Column("tracks_inventory", Boolean, nullable=False, default=True),
+    Column("channels", String(200)),  # eligibility: "web;pos" (only) or "-amazon" (not)
 )
 
 item_identities = Table(
