@@ -9,8 +9,8 @@ CSV columns (a header row; only ``sku``, ``title`` and ``unit_cost`` are require
 ``options`` is ``Colour=Navy;Size=M``; ``conversions`` is ``CASE=12;PACK=6`` (base units per
 unit); ``unit_cost`` is a decimal in major units (``22.00``); ``tracks_inventory`` is
 true/false; ``channels`` is where the item may be sold: ``web;pos`` (only there) or
-``-amazon`` (everywhere but there), empty for everywhere. A JSON file is a list of objects with the same keys (``options`` and
-``conversions`` may also be objects).
+``-amazon`` (everywhere but there), empty for everywhere. A JSON file is a list of objects with
+the same keys (``options`` and ``conversions`` may also be objects).
 """
 
 from __future__ import annotations
