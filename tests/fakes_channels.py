@@ -19,6 +19,38 @@ Shopify REST Admin (shopify.dev/docs/api/admin-rest/usage/rate-limits; vendor-fo
     parameters are 400 ``{"errors": {"field": "Required parameter missing or invalid"}}``;
     ``GET /admin/api/{version}/inventory_levels.json?inventory_item_ids=…&location_ids=…`` reads.
 
+Shopify GraphQL Admin, on the same fake shop and levels (shopify.dev/docs/api/usage/limits,
+"GraphQL Admin API rate limits"; admin-graphql/2025-10/mutations/inventorySetQuantities)
+  * ``POST /admin/api/{version}/graphql.json`` with ``{"query", "variables"}``; the same token
+    check and 401 body as REST; the REST request bucket does not count GraphQL calls (separate
+    limits);
+  * the fake runs one operation, ``inventorySetQuantities(input: $input)`` (it matches the query
+    text, it does not parse GraphQL), and checks the variables: ``name`` is ``available`` or
+    ``on_hand``, ``reason`` one of the documented reasons, ``quantities`` at most 250 (top-level
+    ``MAX_INPUT_SIZE_EXCEEDED``, "The input array size of 251 is greater than the maximum allowed
+    of 250."), gids ``gid://shopify/InventoryItem/<n>`` and ``gid://shopify/Location/<n>``, an
+    integer ``quantity`` (a wrong type is a top-level ``INVALID_VARIABLE``);
+  * ``userErrors`` per quantity with the documented codes and input paths (``field: ["input",
+    "quantities", "3", "inventoryItemId"]``): ``INVALID_INVENTORY_ITEM`` / ``INVALID_LOCATION``
+    (malformed, or not in ``known_items`` / ``known_locations``), ``INVALID_QUANTITY_NEGATIVE``,
+    ``INVALID_QUANTITY_TOO_HIGH``, ``COMPARE_QUANTITY_REQUIRED`` / ``COMPARE_QUANTITY_STALE``
+    unless ``ignoreCompareQuantity``, ``NO_DUPLICATE_INVENTORY_ITEM_ID_GROUP_ID_PAIR``; whole-call
+    ``INVALID_NAME``, ``INVALID_REASON``, ``INVALID_REFERENCE_DOCUMENT``. Whether Shopify applies
+    the other quantities when one fails is not documented: by default nothing is applied
+    (``inventoryAdjustmentGroup: null``); ``partial_apply=True`` applies the valid ones;
+  * cost: ``mutation_cost`` (10: the cost table's "Mutation: 10") plus ``cost_per_quantity``
+    (0 by default: the input array is not in the documented cost model; set it to test a client
+    against a costlier shop). A call over 1,000 points is refused (``MAX_COST_EXCEEDED``, "Single
+    query limit");
+  * a leaky point bucket of ``graphql_points`` (1000) restoring ``graphql_restore_rate`` (50) a
+    second, the older and stricter published figures (current pages say 100/s on standard
+    plans). A call needs its requested cost available before it runs; if not, HTTP 200
+    ``{"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}]}`` and nothing is
+    applied or charged;
+  * every GraphQL answer carries ``extensions.cost`` with ``requestedQueryCost``,
+    ``actualQueryCost`` (null when throttled) and ``throttleStatus {maximumAvailable,
+    currentlyAvailable, restoreRate}``.
+
 Square Inventory API (developer.squareup.com reference; vendor-formats.md §2)
   * ``Authorization: Bearer <token>``, else 401 AUTHENTICATION_ERROR / UNAUTHORIZED;
   * ``idempotency_key`` required (400 MISSING_REQUIRED_PARAMETER); the same key with the same body
@@ -40,6 +72,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -97,6 +130,7 @@ class Call:
     status: int
     body: Any
     idempotency_key: str | None = None
+    error_code: str | None = None  # GraphQL: the first ``errors[].extensions.code`` (THROTTLED)
 
 
 @dataclass(frozen=True)
@@ -186,6 +220,13 @@ class FakeShopify(_FakeServer):
         bucket: int = 40,
         leak_per_second: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
+        graphql_points: float = 1000.0,
+        graphql_restore_rate: float = 50.0,
+        mutation_cost: float = 10.0,
+        cost_per_quantity: float = 0.0,
+        known_items: set[int] | None = None,
+        known_locations: set[int] | None = None,
+        partial_apply: bool = False,
     ) -> None:
         super().__init__(clock)
         self.token = token
@@ -193,9 +234,20 @@ class FakeShopify(_FakeServer):
         self.bucket = bucket
         self.leak_per_second = leak_per_second
         self.levels: dict[tuple[int, int], int] = {}
+        self.on_hand: dict[tuple[int, int], int] = {}
         self.max_fill = 0.0
         self._fill = 0.0
         self._leaked_at = clock()
+        self.graphql_points = graphql_points
+        self.graphql_restore_rate = graphql_restore_rate
+        self.mutation_cost = mutation_cost
+        self.cost_per_quantity = cost_per_quantity
+        self.known_items = known_items
+        self.known_locations = known_locations
+        self.partial_apply = partial_apply
+        self.points_low = graphql_points  # the least the point bucket ever held after a call
+        self._points = graphql_points
+        self._restored_at = clock()
 
     def __enter__(self) -> FakeShopify:
         self.start()
@@ -227,11 +279,40 @@ class FakeShopify(_FakeServer):
             self._leak()
             self._fill = min(float(self.bucket), self._fill + used)
 
+    @property
+    def graphql_throttled(self) -> int:
+        """How many GraphQL calls were answered THROTTLED."""
+        return sum(1 for c in self.calls if c.error_code == "THROTTLED")
+
+    @property
+    def mutations(self) -> list[Call]:
+        """The GraphQL calls that ran (not throttled, not refused before execution)."""
+        return [c for c in self.calls if c.path.endswith("/graphql.json") and c.status == 200
+                and c.error_code is None]  # fmt: skip
+
+    def points_available(self) -> float:
+        """What the app's GraphQL point bucket holds now."""
+        with self._lock:
+            self._restore()
+            return self._points
+
+    def spend_points(self, points: float) -> None:
+        """Another worker of the same app spent ``points`` of the shop's GraphQL bucket."""
+        with self._lock:
+            self._restore()
+            self._points = max(0.0, self._points - points)
+
     def _leak(self) -> float:
         now = self._clock()
         self._fill = max(0.0, self._fill - (now - self._leaked_at) * self.leak_per_second)
         self._leaked_at = now
         return now
+
+    def _restore(self) -> None:
+        now = self._clock()
+        elapsed = max(0.0, now - self._restored_at)
+        self._points = min(self.graphql_points, self._points + elapsed * self.graphql_restore_rate)
+        self._restored_at = now
 
     def _call_limit(self) -> dict[str, str]:
         used = min(self.bucket, math.ceil(self._fill - 1e-9))
@@ -239,8 +320,13 @@ class FakeShopify(_FakeServer):
 
     def answer(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> Answer:
         now = self._leak()
-        status, extra, payload = self._answer(method, path, headers, raw, now)
         body = _json_or_text(raw)
+        if urlsplit(path).path == f"/admin/api/{self.api_version}/graphql.json":
+            status, extra, payload = self._graphql(method, headers, body, now)
+            code = _graphql_code(payload)
+            self.calls.append(Call(now, method, path, status, body, error_code=code))
+            return status, extra, payload
+        status, extra, payload = self._answer(method, path, headers, raw, now)
         self.calls.append(Call(now, method, path, status, body))
         return status, {**extra, **self._call_limit()}, payload
 
@@ -289,6 +375,222 @@ class FakeShopify(_FakeServer):
             if (not items or item in items) and (not places or location in places)
         ]
         return 200, {}, {"inventory_levels": found}
+
+    # -- GraphQL Admin --------------------------------------------------------------------------
+
+    def _graphql(self, method: str, headers: dict[str, str], body: Any, now: float) -> Answer:
+        if headers.get("x-shopify-access-token") != self.token:
+            message = "[API] Invalid API key or access token (unrecognized login or wrong password)"
+            return 401, {}, {"errors": message}
+        if method != "POST" or not isinstance(body, dict) or not isinstance(body.get("query"), str):
+            return 400, {}, {"errors": {"query": "Required parameter missing or invalid"}}
+        if not _SET_QUANTITIES.search(body["query"]):
+            detail = "this fake runs `mutation … { inventorySetQuantities(input: $input) … }` only"
+            return 200, {}, {"errors": [_gql_error(detail, "NOT_SUPPORTED_BY_FAKE")]}
+        variables = body.get("variables")
+        given = variables.get("input") if isinstance(variables, dict) else None
+        problem = _set_quantities_input_problem(given)
+        if problem is not None:
+            return 200, {}, {"errors": [_gql_error(problem, "INVALID_VARIABLE")]}
+        assert isinstance(given, dict)
+        quantities: list[dict[str, Any]] = given["quantities"]
+        if len(quantities) > 250:
+            message = (
+                f"The input array size of {len(quantities)} is greater than the maximum allowed "
+                "of 250."
+            )
+            error = _gql_error(message, "MAX_INPUT_SIZE_EXCEEDED")
+            error["path"] = ["inventorySetQuantities", "input", "quantities"]
+            return 200, {}, {"errors": [error]}
+        requested = self.mutation_cost + self.cost_per_quantity * len(quantities)
+        if requested > 1000:
+            message = (
+                f"Query cost is {requested:g}, which exceeds the single query max cost limit "
+                "(1000)."
+            )
+            error = _gql_error(message, "MAX_COST_EXCEEDED")
+            error["extensions"].update({"cost": requested, "maxCost": 1000})
+            return 200, {}, {"errors": [error], "extensions": self._cost(requested, None)}
+        self._restore()
+        if self._points < requested:
+            error = _gql_error("Throttled", "THROTTLED")
+            error["extensions"]["documentation"] = "https://shopify.dev/api/usage/rate-limits"
+            return 200, {}, {"errors": [error], "extensions": self._cost(requested, None)}
+        self._points -= requested
+        self.points_low = min(self.points_low, self._points)
+        result = self._set_quantities(given, now)
+        return 200, {}, {"data": {"inventorySetQuantities": result},
+                         "extensions": self._cost(requested, requested)}  # fmt: skip
+
+    def _cost(self, requested: float, actual: float | None) -> dict[str, Any]:
+        return {
+            "cost": {
+                "requestedQueryCost": requested,
+                "actualQueryCost": actual,
+                "throttleStatus": {
+                    "maximumAvailable": self.graphql_points,
+                    "currentlyAvailable": round(self._points, 3),
+                    "restoreRate": self.graphql_restore_rate,
+                },
+            }
+        }
+
+    def _set_quantities(self, given: dict[str, Any], now: float) -> dict[str, Any]:
+        errors: list[dict[str, Any]] = []
+        if given["name"] not in ("available", "on_hand"):
+            message = "The quantity name must be either 'available' or 'on_hand'."
+            errors.append(_user_error("INVALID_NAME", ["input", "name"], message))
+        if given["reason"] not in SHOPIFY_REASONS:
+            errors.append(
+                _user_error(
+                    "INVALID_REASON", ["input", "reason"], "The specified reason is invalid."
+                )
+            )
+        uri = given.get("referenceDocumentUri")
+        if uri is not None and not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*://\S+", uri):
+            message = "The specified reference document is invalid."
+            errors.append(
+                _user_error(
+                    "INVALID_REFERENCE_DOCUMENT", ["input", "referenceDocumentUri"], message
+                )
+            )
+        if errors:
+            return {"inventoryAdjustmentGroup": None, "userErrors": errors}
+        store = self.levels if given["name"] == "available" else self.on_hand
+        ignore = given.get("ignoreCompareQuantity") is True
+        valid: list[tuple[int, int, int]] = []
+        seen: set[tuple[int, int]] = set()
+        for i, quantity in enumerate(given["quantities"]):
+            path = ["input", "quantities", str(i)]
+            problem = self._quantity_problem(quantity, store, ignore, seen)
+            if problem is not None:
+                code, field, message = problem
+                errors.append(_user_error(code, [*path, field], message))
+                continue
+            item, location = (
+                _gid_number(quantity["inventoryItemId"], "InventoryItem"),
+                _gid_number(quantity["locationId"], "Location"),
+            )
+            assert item is not None and location is not None
+            seen.add((item, location))
+            valid.append((item, location, quantity["quantity"]))
+        if errors and not self.partial_apply:
+            return {"inventoryAdjustmentGroup": None, "userErrors": errors}
+        for item, location, value in valid:
+            store[(item, location)] = value
+            if store is self.levels:
+                self.writes.append(LevelWrite(now, str(item), str(location), value))
+        group = {
+            "createdAt": datetime.fromtimestamp(now, UTC).isoformat().replace("+00:00", "Z"),
+            "reason": given["reason"],
+            "referenceDocumentUri": uri,
+        }
+        return {"inventoryAdjustmentGroup": group if valid else None, "userErrors": errors}
+
+    def _quantity_problem(
+        self,
+        quantity: dict[str, Any],
+        store: dict[tuple[int, int], int],
+        ignore_compare: bool,
+        seen: set[tuple[int, int]],
+    ) -> tuple[str, str, str] | None:
+        item = _gid_number(quantity["inventoryItemId"], "InventoryItem")
+        if item is None or (self.known_items is not None and item not in self.known_items):
+            message = "The specified inventory item could not be found."
+            return "INVALID_INVENTORY_ITEM", "inventoryItemId", message
+        location = _gid_number(quantity["locationId"], "Location")
+        if location is None or (
+            self.known_locations is not None and location not in self.known_locations
+        ):
+            return "INVALID_LOCATION", "locationId", "The specified location could not be found."
+        value = quantity["quantity"]
+        if value < 0:
+            return "INVALID_QUANTITY_NEGATIVE", "quantity", "The quantity can't be negative."
+        if value > 1_000_000_000:
+            message = "The total quantity can't be higher than 1,000,000,000."
+            return "INVALID_QUANTITY_TOO_HIGH", "quantity", message
+        if not ignore_compare:
+            if "compareQuantity" not in quantity:
+                message = (
+                    "The compareQuantity argument must be given to each quantity or ignored "
+                    "using ignoreCompareQuantity."
+                )
+                return "COMPARE_QUANTITY_REQUIRED", "compareQuantity", message
+            if quantity["compareQuantity"] != store.get((item, location), 0):
+                message = "The compareQuantity value does not match persisted value."
+                return "COMPARE_QUANTITY_STALE", "compareQuantity", message
+        if (item, location) in seen:
+            message = "The combination of inventoryItemId and locationId must be unique."
+            return "NO_DUPLICATE_INVENTORY_ITEM_ID_GROUP_ID_PAIR", "locationId", message
+        return None
+
+
+# "possible reasons" for inventory quantity changes (shopify.dev, inventory quantities and states)
+SHOPIFY_REASONS = frozenset(
+    {
+        "correction", "cycle_count_available", "damaged", "movement_created",
+        "movement_updated", "movement_received", "movement_canceled", "other", "promotion",
+        "quality_control", "received", "reservation_created", "reservation_deleted",
+        "reservation_updated", "restock", "safety_stock", "shrinkage",
+    }
+)  # fmt: skip
+_SET_QUANTITIES = re.compile(
+    r"\bmutation\b.*\binventorySetQuantities\s*\(\s*input\s*:\s*\$input\s*\)", re.DOTALL
+)
+
+
+def _gql_error(message: str, code: str) -> dict[str, Any]:
+    return {"message": message, "extensions": {"code": code}}
+
+
+def _user_error(code: str, field: list[str], message: str) -> dict[str, Any]:
+    return {"code": code, "field": field, "message": message}
+
+
+def _graphql_code(payload: Any) -> str | None:
+    errors = payload.get("errors") if isinstance(payload, dict) else None
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        code = (errors[0].get("extensions") or {}).get("code")
+        return code if isinstance(code, str) else None
+    return None
+
+
+def _gid_number(value: str, kind: str) -> int | None:
+    match = re.fullmatch(rf"gid://shopify/{kind}/(\d+)", value)
+    return int(match.group(1)) if match else None
+
+
+def _set_quantities_input_problem(given: Any) -> str | None:
+    """What is wrong with ``$input`` by the schema's types, as GraphQL reports it; None if fine."""
+    prefix = "Variable $input of type InventorySetQuantitiesInput! was provided invalid value"
+    if not isinstance(given, dict):
+        return f"{prefix} (Expected value to not be null)"
+    for name in ("name", "reason"):
+        if not isinstance(given.get(name), str):
+            return f"{prefix} for {name} (Expected value to not be null)"
+    if given.get("referenceDocumentUri") is not None and not isinstance(
+        given["referenceDocumentUri"], str
+    ):
+        return f"{prefix} for referenceDocumentUri (Could not coerce value to String)"
+    if "ignoreCompareQuantity" in given and not isinstance(given["ignoreCompareQuantity"], bool):
+        return f"{prefix} for ignoreCompareQuantity (Could not coerce value to Boolean)"
+    quantities = given.get("quantities")
+    if not isinstance(quantities, list):
+        return f"{prefix} for quantities (Expected value to not be null)"
+    for i, quantity in enumerate(quantities):
+        where = f"{prefix} for quantities.{i}"
+        if not isinstance(quantity, dict):
+            return f"{where} (Expected value to be an object)"
+        for name in ("inventoryItemId", "locationId"):
+            if not isinstance(quantity.get(name), str):
+                return f"{where}.{name} (Expected value to not be null)"
+        for name in ("quantity", "compareQuantity"):
+            value = quantity.get(name)
+            if name == "compareQuantity" and value is None:
+                continue
+            if not isinstance(value, int) or isinstance(value, bool):
+                return f"{where}.{name} (Could not coerce value to Int)"
+    return None
 
 
 def _shopify_level(item: int, location: int, available: int, at: float) -> dict[str, Any]:

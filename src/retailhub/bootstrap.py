@@ -10,6 +10,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
 from retailhub.adapters.connectors.pos import PosFeedSource
+from retailhub.adapters.connectors.shopify.inventory_graphql import ShopifyGraphqlInventoryPush
 from retailhub.adapters.connectors.shopify.inventory_push import ShopifyInventoryPush
 from retailhub.adapters.connectors.shopify.webhook import ShopifyWebhooks
 from retailhub.adapters.connectors.square.api import SquareApi
@@ -129,8 +130,12 @@ def push_targets(settings: Settings) -> tuple[dict[str, PushTarget], dict[str, s
     shopify = settings.shopify
     if shopify is not None and shopify.admin_token and shopify.shop_domain:
         url = shopify.shop_domain
-        targets["shopify"] = ShopifyInventoryPush(
-            url if url.startswith("http") else f"https://{url}", shopify.admin_token
+        url = url if url.startswith("http") else f"https://{url}"
+        # GraphQL sets 250 levels a call; REST one per call at 2 calls/s (docs/availability-push.md).
+        targets["shopify"] = (
+            ShopifyGraphqlInventoryPush(url, shopify.admin_token)
+            if shopify.push_api == "graphql"
+            else ShopifyInventoryPush(url, shopify.admin_token)
         )
         channels["shopify"] = shopify.price_channel
     square = settings.square

@@ -56,6 +56,7 @@ class ShopifyConfig:
     channels: dict[str, str] = field(default_factory=dict)  # source_name -> channel
     price_channel: str = "web"  # the channel whose prices the shop shows
     admin_token: str | None = None  # Admin API access token, to push changes back
+    push_api: str = "graphql"  # availability push: "graphql" (250 levels a call) or "rest"
 
 
 @dataclass(frozen=True)
@@ -326,7 +327,14 @@ def _shopify(raw: dict[str, Any] | None, where: str) -> ShopifyConfig | None:
         {str(k): str(v) for k, v in raw.get("source_channels", {}).items()},
         str(raw.get("price_channel", "web")),
         token[0] if token else None,
+        _push_api(raw.get("push_api", "graphql"), where),
     )
+
+
+def _push_api(value: Any, where: str) -> str:
+    if value not in ("graphql", "rest"):
+        raise ConfigError(f"{where}: [connectors.shopify] push_api must be 'graphql' or 'rest'")
+    return str(value)
 
 
 def _safety_stock(raw: dict[str, Any], codes: set[str], where: str) -> dict[str, Any]:

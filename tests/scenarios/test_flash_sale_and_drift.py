@@ -18,6 +18,7 @@ import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from fakes_channels import SHOPIFY_TOKEN, FakeShopify
@@ -31,22 +32,23 @@ from retailhub.entrypoints.cli.main import app
 SHIRT_ITEM = 50_000_000  # SHIRT-M's Shopify inventory item (retail_shop's identities)
 
 
-def pushing_config(shop_url: str) -> str:
+def pushing_config(shop_url: str, push_api: str = "graphql") -> str:
     return config_text(SECRET).replace(
         "[connectors.shopify]\n",
-        f'[connectors.shopify]\nadmin_token = "{SHOPIFY_TOKEN}"\n',
+        f'[connectors.shopify]\nadmin_token = "{SHOPIFY_TOKEN}"\npush_api = "{push_api}"\n',
     ).replace('shop_domain = "', f'shop_domain = "{shop_url}" # ') + (
         "\n[push]\ninterval_seconds = 0\n"
     )
 
 
+@pytest.mark.parametrize("push_api", ["graphql", "rest"])
 def test_a_flash_sale_is_flagged_not_refused_and_pushed_once_per_location(
-    db_url: str, tmp_path: Path
+    db_url: str, tmp_path: Path, push_api: str
 ) -> None:
     shop = open_shop(db_url, stock=2)
     with FakeShopify() as fake:
         url = fake.url  # started by the context manager
-        hub = bootstrap(config.parse(tomllib.loads(pushing_config(url))), db_url)
+        hub = bootstrap(config.parse(tomllib.loads(pushing_config(url, push_api))), db_url)
         assert hub.push is not None
         shirts = [shop.line("SHIRT-M") for _ in range(8)]
         for n, line in enumerate(shirts):
