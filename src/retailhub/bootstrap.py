@@ -21,9 +21,11 @@ from retailhub.adapters.connectors.stripe.webhook import StripeWebhooks
 from retailhub.adapters.storage.catalog_repo import CatalogCache, SqlCatalogRepository
 from retailhub.adapters.storage.migrate import upgrade
 from retailhub.adapters.storage.push_state import SqlChannelLevels, SqlPushAudit
+from retailhub.adapters.storage.queries import SqlLevels
 from retailhub.adapters.storage.uow import SqlUnitOfWork, configure_sqlite
 from retailhub.config import Settings
-from retailhub.services.availability_push import PushCoordinator, PushTarget
+from retailhub.services.availability_push import LevelKey, PushCoordinator, PushTarget
+from retailhub.services.drift import DriftReport, check_drift
 from retailhub.services.ports import WebhookSource
 from retailhub.services.processing import Processor
 
@@ -64,6 +66,24 @@ class Hub:
             self.settings.batch_size,
             on_stock_changed=self.mark_stock_changed if self.push else None,
         )
+
+    def check_drift(self, system: str | None = None, push: bool = True) -> tuple[DriftReport, int]:
+        """Compare channels' reported levels with ours, queue drifts and (with ``push``) push
+        our level back to every drifted channel location; returns the report and the levels
+        the channels accepted."""
+        with self.uow() as uow:
+            report = check_drift(
+                uow, SqlLevels(uow.conn), self.settings.rules(), self.clock(), system
+            )
+            uow.commit()
+        if not (push and report.drifts and self.push is not None):
+            return report, 0
+        for d in report.drifts:  # the channel holds its own figure, not what we last sent
+            self.push.observe_channel(
+                LevelKey(d.level.system, d.level.location_id, d.level.item_id), d.level.available
+            )
+        self.mark_stock_changed(report.skus, "drift found")
+        return report, sum(1 for r in self.push.drain() if r.accepted)
 
     def mark_stock_changed(self, skus: Iterable[str], reason: str = "stock changed") -> None:
         """Tell the availability push which SKUs to recompute (coalesced per interval)."""

@@ -114,6 +114,7 @@ class Settings:
     safety_default: SafetyRule | None = None
     sales_window_days: int = 28
     push_interval_seconds: float = 1.0  # [push] interval_seconds: coalescing window per SKU
+    drift_check_minutes: float = 15.0  # [push] drift_check_minutes: how often serve checks drift
 
     def safety_stock(self) -> SafetyStock | None:
         """Safety stock from ``[safety_stock]`` and the channels' defaults; None when none is
@@ -218,6 +219,7 @@ def parse(data: dict[str, Any], path: Path | None = None) -> Settings:
         reconciliation=_reconciliation(data.get("reconciliation", {}), currency, where),
         push_back=_push_back(data.get("push_back", {}), where),
         push_interval_seconds=float(data.get("push", {}).get("interval_seconds", 1.0)),
+        drift_check_minutes=float(data.get("push", {}).get("drift_check_minutes", 15.0)),
         **_safety_stock(data.get("safety_stock", {}), codes, where),
         gift_card_breakage_rate=_rate(
             data.get("gift_cards", {}).get("breakage_rate", "0"),

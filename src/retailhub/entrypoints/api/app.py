@@ -7,6 +7,7 @@ delivery is stored; a worker thread applies deliveries in the background.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -35,8 +36,13 @@ def create_app(hub: Hub, run_worker: bool = True, poll_seconds: float = 0.5) -> 
     stop = threading.Event()
 
     def worker() -> None:
+        every = hub.settings.drift_check_minutes * 60
+        next_drift = time.monotonic() + every
         while not stop.is_set():
             stats = hub.processor().run_until_idle()  # a fresh run sees new master data
+            if hub.push is not None and every > 0 and time.monotonic() >= next_drift:
+                hub.check_drift()  # the periodic reconciliation of channel levels
+                next_drift = time.monotonic() + every
             if not (stats.applied or stats.failed or stats.waiting):
                 stop.wait(poll_seconds)
 

@@ -23,9 +23,9 @@ from retailhub.entrypoints.cli.common import (
     print_json,
     progress_bar,
 )
-from retailhub.services.availability_push import LevelKey, percentile
+from retailhub.services.availability_push import percentile
 from retailhub.services.commands import receive_stock
-from retailhub.services.drift import check_drift, drift_units
+from retailhub.services.drift import drift_units
 from retailhub.services.stock_control import (
     StockControlError,
     count_stock,
@@ -314,19 +314,9 @@ def inventory_drift(
     is pushed again. Exit status 1 when anything drifted.
     """
     hub = open_hub()
-    with hub.uow() as uow:
-        report = check_drift(
-            uow, queries.SqlLevels(uow.conn), hub.settings.rules(), hub.clock(), system
-        )
-        uow.commit()
-    corrected = 0
-    if push and report.drifts and hub.push is not None:
-        hub.push.interval = timedelta(0)
-        for d in report.drifts:  # the channel holds its own figure, not what we last sent
-            key = LevelKey(d.level.system, d.level.location_id, d.level.item_id)
-            hub.push.observe_channel(key, d.level.available)
-        hub.mark_stock_changed(report.skus, "drift found")
-        corrected = sum(1 for r in hub.push.drain() if r.accepted)
+    if hub.push is not None:
+        hub.push.interval = timedelta(0)  # a one-off run: push corrections at once
+    report, corrected = hub.check_drift(system, push=push)
     result = {
         "checked": report.checked,
         "drifted": len(report.drifts),
