@@ -27,6 +27,8 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/pipeline.py --sizes 10000 100000 --repeat 3
 	$(BIN)/python bench/reconcile.py --receipts 1000000 --repeat 3
+	$(BIN)/python bench/atp.py
+	$(BIN)/python bench/flash_sale.py --minutes 1 --shopify-api both
 
 lock:
 	uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock
