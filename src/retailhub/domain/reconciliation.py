@@ -830,7 +830,6 @@ class _Picker(Protocol):
     @staticmethod
     def rank(when: datetime, at: datetime, earliest: datetime) -> timedelta:
         """Orders the picks of several buckets (amounts within tolerance): lower is better."""
-        ...
 
 
 class _Earliest:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import orjson
 import typer
@@ -37,6 +38,17 @@ def open_hub() -> Hub:
 
 def print_json(data: Any) -> None:
     typer.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode())
+
+
+def refuse_rows(file: Path, errors: Sequence[object], as_json: bool) -> NoReturn:
+    """A file with bad rows imports nothing: say which rows, then exit 1."""
+    if as_json:
+        print_json({"imported": 0, "errors": [str(e) for e in errors]})
+    else:
+        for e in errors:
+            err.print(f"[red]{file}:{e}[/red]")
+        err.print(f"{len(errors)} bad row(s): nothing imported")
+    raise typer.Exit(1)
 
 
 def progress_bar() -> Progress:

@@ -12,7 +12,14 @@ from retailhub.adapters.connectors.shopify.admin import ShopifyVariantPrices, ad
 from retailhub.adapters.files.prices import read_prices
 from retailhub.adapters.storage.prices_repo import SqlChannelUpdates, SqlPriceRepository
 from retailhub.domain.pricing import PriceList, PriceListError
-from retailhub.entrypoints.cli.common import JsonOpt, console, err, open_hub, print_json
+from retailhub.entrypoints.cli.common import (
+    JsonOpt,
+    console,
+    err,
+    open_hub,
+    print_json,
+    refuse_rows,
+)
 from retailhub.services.channel_updates import ChannelUpdater, send_pending
 
 prices_app = typer.Typer(help="Price lists per channel and location.", no_args_is_help=True)
@@ -39,13 +46,7 @@ def prices_import(
     hub = open_hub()
     rows, errors = read_prices(file, hub.settings.currency, file_format)
     if errors:
-        if as_json:
-            print_json({"imported": 0, "errors": [str(e) for e in errors]})
-        else:
-            for e in errors:
-                err.print(f"[red]{file}:{e}[/red]")
-            err.print(f"{len(errors)} bad row(s): nothing imported")
-        raise typer.Exit(1)
+        refuse_rows(file, errors, as_json)
     with hub.uow() as uow:
         repo = SqlPriceRepository(uow.conn, uow.buffer)
         new = [r.entry for r in rows]

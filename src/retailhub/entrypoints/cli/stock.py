@@ -22,6 +22,7 @@ from retailhub.entrypoints.cli.common import (
     open_hub,
     print_json,
     progress_bar,
+    refuse_rows,
 )
 from retailhub.services.availability_push import percentile
 from retailhub.services.commands import receive_stock
@@ -153,13 +154,7 @@ def items_import(
         raise typer.Exit(2)
     rows, errors = read_items(file, hub.settings.currency, file_format)
     if errors:
-        if as_json:
-            print_json({"imported": 0, "errors": [str(e) for e in errors]})
-        else:
-            for e in errors:
-                err.print(f"[red]{file}:{e}[/red]")
-            err.print(f"{len(errors)} bad row(s): nothing imported")
-        raise typer.Exit(1)
+        refuse_rows(file, errors, as_json)
     with progress_bar() as progress, hub.uow() as uow:
         task = progress.add_task("items", total=len(rows))
         catalog = SqlCatalogRepository(uow.conn)
