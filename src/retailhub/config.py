@@ -27,6 +27,7 @@ from retailhub.domain.catalog import Location, LocationKind
 from retailhub.domain.money import MoneyError, to_minor
 from retailhub.domain.payments import gateway_key
 from retailhub.domain.posting import PostingPolicy, Recognition
+from retailhub.domain.problems import ProblemType
 from retailhub.services.rules import HubRules
 
 DEFAULT_CONFIG = "retailhub.toml"
@@ -91,6 +92,22 @@ class ReconciliationConfig:
 
 
 @dataclass(frozen=True)
+class ExceptionPolicyConfig:
+    """``[exceptions]``: who owns what, how fast it must be handled, how retries back off.
+
+    ``routing`` maps an exception type (``unknown_sku``) to an owner team, over the defaults
+    in ``domain/problems.py``; ``sla_minutes`` maps a type or a team to minutes (a type wins);
+    retriable connector failures are retried ``retry_limit`` times, backing off exponentially
+    from ``retry_base_seconds`` (with jitter) before they stay open for a person.
+    """
+
+    routing: dict[str, str] = field(default_factory=dict)
+    sla_minutes: dict[str, int] = field(default_factory=dict)
+    retry_limit: int = 5
+    retry_base_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
 class Settings:
     path: Path | None
     company: str
@@ -115,6 +132,8 @@ class Settings:
     sales_window_days: int = 28
     push_interval_seconds: float = 1.0  # [push] interval_seconds: coalescing window per SKU
     drift_check_minutes: float = 15.0  # [push] drift_check_minutes: how often serve checks drift
+    exception_policy: ExceptionPolicyConfig = field(default_factory=ExceptionPolicyConfig)
+    alert_webhooks: dict[str, str] = field(default_factory=dict)  # [alerts] team = "https://…"
 
     def safety_stock(self) -> SafetyStock | None:
         """Safety stock from ``[safety_stock]`` and the channels' defaults; None when none is
@@ -220,6 +239,8 @@ def parse(data: dict[str, Any], path: Path | None = None) -> Settings:
         push_back=_push_back(data.get("push_back", {}), where),
         push_interval_seconds=float(data.get("push", {}).get("interval_seconds", 1.0)),
         drift_check_minutes=float(data.get("push", {}).get("drift_check_minutes", 15.0)),
+        exception_policy=_exception_policy(data.get("exceptions", {}), where),
+        alert_webhooks=_alerts(data.get("alerts", {}), where),
         **_safety_stock(data.get("safety_stock", {}), codes, where),
         gift_card_breakage_rate=_rate(
             data.get("gift_cards", {}).get("breakage_rate", "0"),
@@ -366,6 +387,43 @@ def _safety_stock(raw: dict[str, Any], codes: set[str], where: str) -> dict[str,
         "safety_rules": rules,
         "sales_window_days": window,
     }
+
+
+_TEAMS = ("finance", "store_ops", "ecommerce", "it")
+
+
+def _exception_policy(raw: dict[str, Any], where: str) -> ExceptionPolicyConfig:
+    types = {t.value for t in ProblemType}
+    routing = {str(k): str(v) for k, v in raw.get("routing", {}).items()}
+    for kind, team in routing.items():
+        if kind not in types:
+            raise ConfigError(f"{where}: [exceptions.routing] unknown exception type {kind!r}")
+        if team not in _TEAMS:
+            raise ConfigError(
+                f"{where}: [exceptions.routing] {kind}: team must be one of {', '.join(_TEAMS)}"
+            )
+    sla = {}
+    for key, minutes in raw.get("sla_minutes", {}).items():
+        if key not in types and key not in _TEAMS:
+            raise ConfigError(
+                f"{where}: [exceptions.sla_minutes] {key!r} is neither a type nor a team"
+            )
+        if not isinstance(minutes, int) or minutes <= 0:
+            raise ConfigError(f"{where}: [exceptions.sla_minutes] {key} must be whole minutes > 0")
+        sla[str(key)] = minutes
+    return ExceptionPolicyConfig(
+        routing, sla, int(raw.get("retry_limit", 5)), float(raw.get("retry_base_seconds", 30.0))
+    )
+
+
+def _alerts(raw: dict[str, Any], where: str) -> dict[str, str]:
+    hooks = {str(k): str(v) for k, v in raw.get("webhooks", {}).items()}
+    for team, url in hooks.items():
+        if team not in _TEAMS:
+            raise ConfigError(f"{where}: [alerts.webhooks] unknown team {team!r}")
+        if not url.startswith(("https://", "http://")):
+            raise ConfigError(f"{where}: [alerts.webhooks] {team}: not an http(s) URL")
+    return hooks
 
 
 def _push_back(raw: dict[str, Any], where: str) -> frozenset[str]:

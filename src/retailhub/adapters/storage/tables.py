@@ -118,6 +118,10 @@ exceptions = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Column("resolved_at", UtcDateTime),
     Column("correlation_id", String(64)),
+    Column("assignee", String(80)),  # who is working on it
+    Column("sla_due_at", UtcDateTime),  # when it breaches its owner team's service level
+    Column("next_retry_at", UtcDateTime),  # automatic retry with backoff (status "retrying")
+    Column("store", String(40)),  # the store/company it concerns, for scoped API tokens
     Index("ix_exceptions_status_type", "status", "type"),
     Index("ix_exceptions_inbox", "inbox_id"),
     Index("ix_exceptions_type_subject", "type", "subject"),
@@ -576,6 +580,34 @@ stock_pushes = Table(
     Column("status", Integer),
     Column("answer", Text, nullable=False),
     Index("ix_stock_pushes_sku", "sku", "channel"),
+)
+
+# -- the operations desk: API tokens and SLA alerts -----------------------------------------
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False),  # sha256 of the token; never the token
+    Column("name", String(120), nullable=False),
+    Column("role", String(20), nullable=False),  # admin | finance | operations | read_only
+    Column("stores", JSON, nullable=False),  # store/company codes it may see; [] = all
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_used_at", UtcDateTime),
+    Column("revoked_at", UtcDateTime),
+    UniqueConstraint("token_hash", name="uq_api_tokens_token_hash"),
+)
+
+sla_alerts = Table(
+    "sla_alerts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("exception_id", Id, ForeignKey("exceptions.id"), nullable=False, index=True),
+    Column("team", String(20), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("sent_at", UtcDateTime, nullable=False),
+    Column("status", Integer),  # the webhook's HTTP status, None when unreachable
+    Column("answer", Text),
 )
 
 # -- daily summary posting: entries held per channel and day, then posted as one -----------
