@@ -167,6 +167,39 @@ class FakeExceptionRepository(_Snapshots):
     def set_status(self, exception_id: int, status: str, at: datetime, actor: str,
                    note: str) -> None:
         self.rows[exception_id].update(status=status, note=note)
+        if status != "retrying":
+            self.rows[exception_id]["next_retry_at"] = None
+
+    def schedule_retry(self, exception_id: int, due: datetime, at: datetime, note: str) -> None:
+        self.rows[exception_id].update(status="retrying", next_retry_at=due, note=note)
+
+    def due_retries(self, now: datetime) -> list[tuple[int, int]]:
+        return sorted(((eid, r["inbox_id"]) for eid, r in self.rows.items()
+                       if r["status"] == "retrying" and r.get("next_retry_at") is not None
+                       and r["next_retry_at"] <= now and r["inbox_id"] is not None),
+                      key=lambda pair: pair[1])
+
+    def claim_retry(self, exception_id: int, at: datetime, note: str) -> None:
+        self.rows[exception_id]["next_retry_at"] = None
+
+    def live_on_subject(self, subject: str) -> list[Mapping[str, object]]:
+        return [r for r in self.rows.values() if r["subject"] == subject and r["status"] in _LIVE]
+
+    def live_blocked_deliveries(self) -> list[tuple[int, int, str, str, bytes]]:
+        return []  # the fake keeps no delivery bodies: supersession is tested on the real DB
+
+    def assign(self, exception_id: int, assignee: str | None, at: datetime, actor: str) -> None:
+        self.rows[exception_id]["assignee"] = assignee
+
+    def note(self, exception_id: int, at: datetime, actor: str, action: str,
+             result: str) -> None:
+        self.rows[exception_id].setdefault("notes", []).append((actor, action, result))
+
+    def map_identity(self, system: str, kind: str, external_id: str, sku: str) -> None:
+        raise NotImplementedError("alias mapping is tested on the real database")
+
+    def refresh_priorities(self, now: datetime) -> int:
+        return 0
 
 
 def _copy_fields(source: object, target: object) -> None:

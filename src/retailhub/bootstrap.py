@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
+import retailhub.observability  # noqa: F401  (logs go to stderr as JSON from import on)
 from retailhub.adapters.connectors.pos import PosFeedSource
 from retailhub.adapters.connectors.shopify.inventory_graphql import ShopifyGraphqlInventoryPush
 from retailhub.adapters.connectors.shopify.inventory_push import ShopifyInventoryPush
@@ -24,8 +25,10 @@ from retailhub.adapters.storage.push_state import SqlChannelLevels, SqlPushAudit
 from retailhub.adapters.storage.queries import SqlLevels
 from retailhub.adapters.storage.uow import SqlUnitOfWork, configure_sqlite
 from retailhub.config import Settings
+from retailhub.services import exception_policy
 from retailhub.services.availability_push import LevelKey, PushCoordinator, PushTarget
 from retailhub.services.drift import DriftReport, check_drift
+from retailhub.services.exception_policy import ExceptionPolicy
 from retailhub.services.ports import WebhookSource
 from retailhub.services.processing import Processor
 
@@ -99,6 +102,8 @@ def bootstrap(
     clock: Callable[[], datetime] = utc_now,
     migrate: bool = True,
 ) -> Hub:
+    # The exception queue's routing, service levels and retry policy from retailhub.toml.
+    exception_policy.configure(ExceptionPolicy.from_config(settings.exception_policy))
     engine = make_engine(db_url)
     if migrate:
         upgrade(engine)

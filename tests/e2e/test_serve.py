@@ -8,12 +8,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
 import pytest
 
 from retail_shop import SECRET, Shop, open_shop
+from retailhub.adapters.storage.tokens_repo import create_token
 from retailhub.demo.retailer import config_text
 
 pytestmark = pytest.mark.slow
@@ -40,6 +42,8 @@ def _free_port() -> int:
 @pytest.fixture
 def server(tmp_path: Path, db_url: str):
     shop = open_shop(db_url)  # migrated database with items and opening stock
+    with shop.hub.engine.begin() as conn:
+        shop.token = create_token(conn, "serve test", "read_only", (), shop.hub.clock())  # type: ignore[attr-defined]
     shop.hub.engine.dispose()
     cfg = tmp_path / "retailhub.toml"
     cfg.write_text(config_text(SECRET) + MONEY_CONNECTORS)
@@ -90,14 +94,20 @@ def test_webhooks_are_acknowledged_stored_and_applied_by_the_worker(server):
     assert refused.status_code == 401
     assert refused.headers["content-type"].startswith("application/problem+json")
 
-    atp = _wait_for(lambda: httpx.get(f"{base}/inventory/SHIRT-M/atp", timeout=5).json()
-                    if httpx.get(f"{base}/ledger/trial-balance", timeout=5).json()["debits"]
-                    > shop_.opening_total() else None)
+    auth = {"Authorization": f"Bearer {shop_.token}"}  # type: ignore[attr-defined]
+
+    def get(path: str) -> Any:
+        return httpx.get(f"{base}{path}", headers=auth, timeout=5).json()
+
+    assert httpx.get(f"{base}/ledger/trial-balance", timeout=5).status_code == 401
+    atp = _wait_for(lambda: get("/inventory/SHIRT-M/atp")
+                    if get("/ledger/trial-balance")["debits"] > shop_.opening_total() else None)
     assert atp["atp"]["web"] == 3 * 10 - 1  # one unit reserved for the order
-    tb = httpx.get(f"{base}/ledger/trial-balance", timeout=5).json()
+    tb = get("/ledger/trial-balance")
     assert tb["debits"] == tb["credits"]
-    exceptions = httpx.get(f"{base}/exceptions", timeout=5).json()
-    assert [e["type"] for e in exceptions] == ["signature_failure"]
+    exceptions = get("/exceptions")
+    items = exceptions["items"] if isinstance(exceptions, dict) else exceptions
+    assert [e["type"] for e in items] == ["signature_failure"]
 
 
 def test_an_oversized_body_is_refused(server):

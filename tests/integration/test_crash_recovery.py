@@ -88,7 +88,8 @@ def worker(cfg: Path, url: str) -> subprocess.Popen[bytes]:
         [str(CLI), "--db", url, "--config", str(cfg), "work", "--once", "--batch-size", BATCH],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env={**os.environ, "NO_COLOR": "1"},
+        # stderr is a pipe nobody reads while it runs: keep the worker's logs to warnings.
+        env={**os.environ, "NO_COLOR": "1", "RETAILHUB_LOG_LEVEL": "WARNING"},
     )
 
 

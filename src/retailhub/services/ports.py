@@ -133,6 +133,29 @@ class ExceptionRepository(Protocol):
         self, exception_id: int, status: str, at: datetime, actor: str, note: str
     ) -> None: ...
 
+    def schedule_retry(self, exception_id: int, due: datetime, at: datetime, note: str) -> None:
+        """Mark it ``retrying`` until ``due`` (automatic retry with backoff)."""
+
+    def due_retries(self, now: datetime) -> list[tuple[int, int]]:
+        """(exception id, inbox id) of automatic retries due by ``now``."""
+
+    def claim_retry(self, exception_id: int, at: datetime, note: str) -> None: ...
+
+    def live_on_subject(self, subject: str) -> list[Mapping[str, object]]: ...
+
+    def live_blocked_deliveries(self) -> list[tuple[int, int, str, str, bytes]]:
+        """(exception id, inbox id, source, topic, body) behind live blocking exceptions."""
+
+    def assign(self, exception_id: int, assignee: str | None, at: datetime, actor: str) -> None: ...
+
+    def note(
+        self, exception_id: int, at: datetime, actor: str, action: str, result: str
+    ) -> None: ...
+
+    def map_identity(self, system: str, kind: str, external_id: str, sku: str) -> None: ...
+
+    def refresh_priorities(self, now: datetime) -> int: ...
+
 
 @dataclass(slots=True)
 class LineState:

@@ -1,7 +1,9 @@
-"""The HTTP API: webhook intake (verify + durable write, nothing more) and read endpoints.
+"""The HTTP API: webhook intake (verify + durable write, nothing more) and the token-guarded
+read and action endpoints (one module per area under ``routes/``), with OpenAPI at ``/docs``.
 
 Webhook endpoints are authenticated only by the source's signature and answer as soon as the
-delivery is stored; a worker thread applies deliveries in the background.
+delivery is stored; a worker thread applies deliveries in the background. Every other endpoint
+needs an API token (``retailhub tokens create``); every error is an RFC 9457 problem.
 """
 
 from __future__ import annotations
@@ -10,26 +12,40 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
+from fastapi import FastAPI
 
-from retailhub.adapters.storage import queries
 from retailhub.bootstrap import Hub
-from retailhub.services.intake import Receipt, receive
+from retailhub.entrypoints.alerts import send_due_alerts
+from retailhub.entrypoints.api import errors
+from retailhub.entrypoints.api.dashboard import dashboard_router
+from retailhub.entrypoints.api.metrics import metrics_router_for
+from retailhub.entrypoints.api.routes import (
+    exceptions,
+    inventory,
+    items,
+    ledger,
+    money,
+    ops,
+    orders,
+    webhooks,
+)
+from retailhub.entrypoints.api.routes.webhooks import MAX_BODY_BYTES
+from retailhub.observability import get_logger
 
-MAX_BODY_BYTES = 2 * 1024 * 1024  # Shopify order payloads are well under this
+__all__ = ["MAX_BODY_BYTES", "create_app"]
+
+DESCRIPTION = """
+The retailhub API. Send an API token as `Authorization: Bearer <token>`
+(issue one with `retailhub tokens create --role ROLE [--store S]`). Roles: `admin`, `finance`,
+`operations`, `read_only`; a token scoped to stores sees only those stores' orders, stock,
+journals and exceptions. Webhooks (`POST /webhooks/{source}`) are verified by the channel's
+signature instead. Errors are RFC 9457 problem details (`application/problem+json`).
+"""
 
 
-def _problem(status: int, title: str, detail: str) -> JSONResponse:
-    """RFC 9457 problem details."""
-    return JSONResponse(
-        {"type": "about:blank", "title": title, "status": status, "detail": detail},
-        status_code=status,
-        media_type="application/problem+json",
-    )
+ALERT_EVERY_SECONDS = 60  # how often the worker looks for exceptions past their SLA
+log = get_logger("retailhub.api")
 
 
 def create_app(hub: Hub, run_worker: bool = True, poll_seconds: float = 0.5) -> FastAPI:
@@ -38,11 +54,18 @@ def create_app(hub: Hub, run_worker: bool = True, poll_seconds: float = 0.5) -> 
     def worker() -> None:
         every = hub.settings.drift_check_minutes * 60
         next_drift = time.monotonic() + every
+        next_alerts = time.monotonic()
         while not stop.is_set():
             stats = hub.processor().run_until_idle()  # a fresh run sees new master data
             if hub.push is not None and every > 0 and time.monotonic() >= next_drift:
                 hub.check_drift()  # the periodic reconciliation of channel levels
                 next_drift = time.monotonic() + every
+            if hub.settings.alert_webhooks and time.monotonic() >= next_alerts:
+                try:  # a webhook or database hiccup must not stop the worker
+                    send_due_alerts(hub)
+                except Exception:
+                    log.exception("sla_alert.run_failed")
+                next_alerts = time.monotonic() + ALERT_EVERY_SECONDS
             if not (stats.applied or stats.failed or stats.waiting):
                 stop.wait(poll_seconds)
 
@@ -60,68 +83,10 @@ def create_app(hub: Hub, run_worker: bool = True, poll_seconds: float = 0.5) -> 
             if hub.push is not None:
                 hub.push.stop()
 
-    app = FastAPI(title="retailhub", version="0.1.0", lifespan=lifespan)
-
-    @app.post("/webhooks/{source_name}", status_code=200)
-    async def webhook(source_name: str, request: Request) -> Any:
-        source = hub.sources.get(source_name)
-        if source is None:
-            return _problem(404, "Unknown source", f"no connector named {source_name!r}")
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            return _problem(413, "Payload too large", f"limit is {MAX_BODY_BYTES} bytes")
-
-        def store() -> Receipt:
-            with hub.uow() as uow:
-                stored = receive(uow, source, headers, body, hub.clock())
-                uow.commit()
-                return stored
-
-        headers = dict(request.headers)
-        # The write may wait for the worker's batch to commit: do it off the event loop so
-        # other deliveries are still read and answered meanwhile.
-        receipt = await run_in_threadpool(store)
-        if receipt.status == "rejected":
-            return _problem(
-                401, "Signature verification failed", f"kept as exception {receipt.exception_id}"
-            )
-        return {
-            "status": receipt.status,
-            "inbox_id": receipt.inbox_id,
-            "correlation_id": receipt.correlation_id,
-        }
-
-    @app.get("/health")
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/inventory/{sku}/atp")
-    def atp(sku: str) -> dict[str, Any]:
-        rules = hub.settings.rules()
-        with hub.uow() as uow:
-            positions = queries.positions(uow.conn, sku)
-            if not positions:
-                raise HTTPException(404, f"no stock recorded for {sku}")
-            return {
-                "sku": sku,
-                "atp": queries.atp(
-                    uow.conn, sku, rules.availability, rules.safety, rules.sales_window_days
-                ),
-            }
-
-    @app.get("/ledger/trial-balance")
-    def trial_balance() -> dict[str, Any]:
-        with hub.uow() as uow:
-            rows = queries.trial_balance(uow.conn)
-        return {
-            "accounts": rows,
-            "debits": sum(r["debits"] for r in rows),
-            "credits": sum(r["credits"] for r in rows),
-        }
-
-    @app.get("/exceptions")
-    def exceptions(status: str = "open") -> list[dict[str, Any]]:
-        with hub.uow() as uow:
-            return queries.list_exceptions(uow.conn, None if status == "all" else status)
-
+    app = FastAPI(title="retailhub", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    errors.install(app)
+    for area in (ops, webhooks, items, inventory, orders, money, ledger, exceptions):
+        app.include_router(area.router(hub))
+    app.include_router(dashboard_router(hub))  # server-rendered pages at / and /desk/…
+    app.include_router(metrics_router_for(hub))  # Prometheus at /metrics
     return app

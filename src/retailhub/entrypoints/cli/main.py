@@ -14,6 +14,7 @@ from retailhub import config as config_module
 from retailhub.adapters.storage.readiness import check_all
 from retailhub.bootstrap import DEFAULT_DB_URL, make_engine, utc_now
 from retailhub.domain.money import format_minor
+from retailhub.entrypoints.cli.alerts import alerts_app
 from retailhub.entrypoints.cli.captures import CaptureError, expand, read_capture
 from retailhub.entrypoints.cli.common import (
     JsonOpt,
@@ -31,7 +32,9 @@ from retailhub.entrypoints.cli.pos import pos_app
 from retailhub.entrypoints.cli.prices import channels_app, prices_app
 from retailhub.entrypoints.cli.square import square_app
 from retailhub.entrypoints.cli.stock import inventory_app, items_app
+from retailhub.entrypoints.cli.tokens import tokens_app
 from retailhub.entrypoints.runtime import tune_gc
+from retailhub.observability import configure_logging
 from retailhub.services.intake import receive_many
 
 app = typer.Typer(
@@ -46,9 +49,11 @@ app.add_typer(items_app, name="items")
 app.add_typer(settlements_app, name="settlements")
 app.add_typer(bank_app, name="bank")
 app.add_typer(pos_app, name="pos")
+app.add_typer(alerts_app, name="alerts")
 app.add_typer(prices_app, name="prices")
 app.add_typer(channels_app, name="channels")
 app.add_typer(square_app, name="square")
+app.add_typer(tokens_app, name="tokens")
 app.command("reconcile")(reconcile_command)
 
 
@@ -67,6 +72,7 @@ def main(
     ] = Path(config_module.DEFAULT_CONFIG),
 ) -> None:
     state.db, state.config = db, config
+    configure_logging()  # JSON lines on stderr: stdout stays for --json output
     tune_gc()
 
 
