@@ -41,6 +41,9 @@ from retailhub.domain.inventory import Position
 
 Stores = tuple[str, ...]
 MAX_LIMIT = 500
+# Beyond any real table, and inside every database's 64-bit integers (a huge offset from a
+# client is a bad request, not a server error).
+MAX_OFFSET = 2**31 - 1
 
 
 def _iso(value: Any) -> Any:

@@ -64,7 +64,7 @@ def router(hub: Hub) -> APIRouter:
         owner: Annotated[str | None, Query(max_length=20)] = None,
         assignee: Annotated[str | None, Query(max_length=80)] = None,
         limit: Annotated[int, Query(ge=1, le=api_queries.MAX_LIMIT)] = 200,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=api_queries.MAX_OFFSET)] = 0,
     ) -> list[dict[str, Any]]:
         with hub.uow() as uow:
             return api_queries.list_exceptions(

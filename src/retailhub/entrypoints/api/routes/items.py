@@ -26,7 +26,7 @@ def router(hub: Hub) -> APIRouter:
             str | None, Query(max_length=200, description="Part of a SKU, title or barcode.")
         ] = None,
         limit: Annotated[int, Query(ge=1, le=api_queries.MAX_LIMIT)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=api_queries.MAX_OFFSET)] = 0,
     ) -> list[dict[str, Any]]:
         with hub.uow() as uow:
             return api_queries.list_items(uow.conn, search, limit, offset)

@@ -27,7 +27,7 @@ def router(hub: Hub) -> APIRouter:
         who: Principal = reader,
         gateway: Annotated[str | None, Query(max_length=60)] = None,
         limit: Annotated[int, Query(ge=1, le=api_queries.MAX_LIMIT)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=api_queries.MAX_OFFSET)] = 0,
     ) -> list[dict[str, Any]]:
         if not who.sees_store(None):
             return []

@@ -34,7 +34,7 @@ def router(hub: Hub) -> APIRouter:
         created_to: Annotated[datetime | None, Query(description="ISO 8601, exclusive.")] = None,
         cancelled: bool | None = None,
         limit: Annotated[int, Query(ge=1, le=api_queries.MAX_LIMIT)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=api_queries.MAX_OFFSET)] = 0,
     ) -> list[dict[str, Any]]:
         with hub.uow() as uow:
             return api_queries.list_orders(
