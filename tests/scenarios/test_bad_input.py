@@ -108,3 +108,16 @@ def test_an_exception_can_be_ignored_only_with_a_reason_and_its_trail_shows_who_
     assert detail["audit"][-1]["result"] == "we do not sync products yet"
     assert detail["delivery"]["topic"] == "carts/update"
     assert detail["delivery"]["status"] == "failed"  # ignored, never applied
+
+
+def test_an_exception_names_the_store_it_concerns(shop: Shop):
+    """Store-scoped API tokens see a store's exceptions: each is stamped with its store."""
+    import sqlalchemy as sa
+
+    from retailhub.adapters.storage.tables import exceptions
+
+    shop.deliver("orders/create", shop.order([shop.line("NOT-A-SKU")]))  # web: ships from WH
+    shop.process()
+    with shop.hub.engine.connect() as conn:
+        stores = conn.execute(sa.select(exceptions.c.type, exceptions.c.store)).all()
+    assert [(t, s) for t, s in stores] == [("unknown_sku", "WH")]

@@ -78,6 +78,7 @@ class Problem:
     blocking: bool = True
     subject: str | None = None  # the record it is about, e.g. "sku:ABC-1" or "order:shopify:123"
     amount: int = 0  # revenue at stake, minor units, for prioritising
+    store: str | None = None  # the store (location) it concerns, for store-scoped access
 
 
 class Blocked(Exception):

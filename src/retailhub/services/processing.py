@@ -250,7 +250,7 @@ class Processor:
             log.debug("delivery_waiting", waiting_on=wait.dependency)
             return
         except Blocked as blocked:
-            self._fail(uow, delivery, blocked.problem, stats, now)
+            self._fail(uow, delivery, ctx.stamped(blocked.problem), stats, now)
             return
         uow.inbox.mark_applied(delivery.id, now)
         if delivery.attempts:  # only an earlier attempt can have left an exception open

@@ -111,6 +111,7 @@ class SqlExceptionRepository:
                 "created_at": at,
                 "updated_at": at,
                 "correlation_id": correlation_id,
+                "store": problem.store,
             },
         ).scalar_one()
         self._audit(exception_id, at, "system", "opened", problem.reason)

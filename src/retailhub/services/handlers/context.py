@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from retailhub.domain.ledger import JournalEntry, SourceRef
@@ -20,6 +20,9 @@ class ApplyContext:
     event_ref: str  # "shopify:<event id>": every journal entry links back to it
     now: datetime
     problems: list[Problem] = field(default_factory=list)
+    # The store the delivery concerns, once a handler has resolved it: stamped on its problems
+    # so store-scoped API tokens see them.
+    store: str | None = None
     woken: set[str] = field(default_factory=set)
     # Advisory problems this delivery put right: (problem type, subject), resolved on success.
     settled: list[tuple[str, str]] = field(default_factory=list)
@@ -44,6 +47,8 @@ class ApplyContext:
     def location(self, ref: ExternalRef, what: str) -> str:
         """Our location code for a channel's location id; an unmapped one blocks the delivery."""
         code = self.uow.catalog.location_for(ref)
+        if code is not None and self.store is None:
+            self.store = code
         if code is None:
             raise Blocked(
                 Problem(
@@ -62,7 +67,13 @@ class ApplyContext:
         return record
 
     def note(self, problem: Problem) -> None:
-        self.problems.append(problem)
+        self.problems.append(self.stamped(problem))
+
+    def stamped(self, problem: Problem) -> Problem:
+        """The problem with the delivery's store, unless it names its own."""
+        if problem.store is not None or self.store is None:
+            return problem
+        return replace(problem, store=self.store)
 
     def put_right(self, problem_type: ProblemType, subject: str) -> None:
         """An advisory problem about ``subject`` no longer holds (the drawer balances now)."""

@@ -129,7 +129,9 @@ def _take_newer_snapshot(record: OrderRecord, order: Order, ctx: ApplyContext) -
 def _order_location(order: Order, ctx: ApplyContext) -> str | None:
     if order.location is not None:
         return ctx.location(order.location, f"order {order.name}")
-    return ctx.rules.default_location(order.channel)
+    code = ctx.rules.default_location(order.channel)
+    ctx.store = ctx.store or code
+    return code
 
 
 def _line_state(order: Order, line: OrderLine, ctx: ApplyContext) -> LineState:
