@@ -11,6 +11,7 @@ the card clearing account and the cash drawer.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -91,3 +92,72 @@ def test_a_square_register_sale_is_fetched_posted_and_expected_once(
     assert [(r.gateway, r.transaction_id, r.amount) for r in receipts] == [
         ("square", "bP3kXq9LwR2mT7vN5yH8cJ4sF6dZY", 4000)  # one receipt, cash none
     ]
+
+
+def test_a_square_outage_is_retried_with_backoff_and_a_refused_token_escalates(
+    db_url: str,
+) -> None:
+    """Square answers the order fetch with 503 twice: the delivery is retried automatically
+    (status "retrying", backing off) and applies on the third attempt. A token Square refuses
+    is not retried at all: it waits for a person as a connector_auth_failure."""
+    from retailhub.adapters.connectors.kit import RetryPolicy
+
+    shop = open_shop(db_url, extra_config="[exceptions]\nretry_limit = 5\n"
+                                          "retry_base_seconds = 0.001\n")
+    order = json.loads((FIXTURES / "order-pos-split-tender.json").read_text())
+    failures = {"left": 2, "calls": 0}
+
+    def flaky_square(request: httpx.Request) -> httpx.Response:
+        failures["calls"] += 1
+        if failures["left"] > 0:
+            failures["left"] -= 1
+            return httpx.Response(503, json={"errors": [{"category": "API_ERROR",
+                                                         "code": "SERVICE_UNAVAILABLE"}]})
+        return httpx.Response(200, json={"orders": [order]})
+
+    api = SquareApi(TOKEN, transport=httpx.MockTransport(flaky_square), sleep=lambda _: None,
+                    retry=RetryPolicy(max_attempts=1))  # one call per attempt: the hub retries
+    source = SquareWebhooks([KEY], URL, api)
+    shop.hub.sources["square"] = source
+    with shop.hub.uow() as uow:
+        uow.catalog.save_items(
+            [(Item(sku, sku.title(), Money.of(cost, "USD")), {"square:variant": variation})
+             for sku, (variation, cost) in ITEMS.items()], "shopify")
+        store = next(loc for loc in shop.hub.settings.locations if loc.code == "STORE-1")
+        uow.catalog.save_location(
+            replace(store, external_ids={**store.external_ids, "square": SQUARE_LOCATION}))
+        uow.commit()
+    body = (FIXTURES / "order-updated-stub.json").read_bytes()
+    with shop.hub.uow() as uow:
+        receive(uow, source, {"x-square-hmacsha256-signature": sign(KEY, URL, body)}, body,
+                shop.hub.clock())
+        uow.commit()
+
+    shop.process()
+    (retrying,) = [e for e in shop.exceptions("retrying") if e["type"] == "connector_error"]
+    for _ in range(20):  # each run requeues what is due; the backoff here is milliseconds
+        if not shop.exceptions("retrying"):
+            break
+        time.sleep(0.05)
+        shop.process()
+    assert failures["calls"] == 3
+    assert shop.exceptions("retrying") == []
+    assert not [e for e in shop.exceptions() if e["type"].startswith("connector")]
+    assert shop.position("BEANS-1KG", "STORE-1")[0] == -2  # the sale applied (no stock loaded)
+    resolved = [e for e in shop.exceptions("resolved") if e["id"] == retrying["id"]]
+    assert resolved, "the connector error resolved itself once the fetch succeeded"
+
+    refused = SquareWebhooks([KEY], URL, SquareApi(
+        TOKEN, transport=httpx.MockTransport(lambda r: httpx.Response(401, json={"errors": [
+            {"category": "AUTHENTICATION_ERROR", "code": "UNAUTHORIZED",
+             "detail": "This request could not be authorized."}]})), sleep=lambda _: None))
+    shop.hub.sources["square"] = refused
+    other = body.replace(b"6c2f4e8a-1b3d-4f5a-9c7e-2d4b6f8a1c3e", b"another-event-id-0000000001")
+    with shop.hub.uow() as uow:
+        receive(uow, refused, {"x-square-hmacsha256-signature": sign(KEY, URL, other)}, other,
+                shop.hub.clock())
+        uow.commit()
+    shop.process()
+    (escalated,) = [e for e in shop.exceptions() if e["type"].startswith("connector")]
+    assert (escalated["type"], escalated["owner"]) == ("connector_auth_failure", "it")
+    assert shop.exceptions("retrying") == []  # not retried: a person must fix the token

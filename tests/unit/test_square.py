@@ -723,7 +723,7 @@ def test_a_rejected_token_is_a_connector_problem_with_square_s_words(sleeps):
     hooks = hooks_for(fake, sleeps, token="EAAA-revoked")
     problem = hooks.translate("order.updated", raw("order-updated-stub"))
     assert isinstance(problem, Problem)
-    assert problem.type is ProblemType.CONNECTOR_ERROR
+    assert problem.type is ProblemType.CONNECTOR_AUTH_FAILURE  # a person fixes it, not a retry
     assert "This request could not be authorized." in problem.reason
     assert "fix, then retry" in problem.reason
     with pytest.raises(AuthError):

@@ -602,7 +602,7 @@ def test_a_wrong_key_is_an_auth_error_and_a_clear_problem():
     with pytest.raises(AuthError, match="Invalid API Key"):
         fake.api(key="sk_test_wrong").payout(PO)
     problem = translate("payout.paid.json", api=FakeStripe().api(key="sk_test_wrong"))
-    assert problem.type is ProblemType.CONNECTOR_ERROR and problem.blocking
+    assert problem.type is ProblemType.CONNECTOR_AUTH_FAILURE and problem.blocking  # not retried
     assert "refused the configured API key (401)" in problem.reason
 
 

@@ -25,6 +25,7 @@ class ProblemType(StrEnum):
     SEQUENCE_GAP = "sequence_gap"  # a register's sequence skipped or repeated numbers
     UNLINKED_RETURN = "unlinked_return"  # a POS return accepted without its original sale
     CONNECTOR_ERROR = "connector_error"  # a vendor API could not be reached or refused us
+    CONNECTOR_AUTH_FAILURE = "connector_auth_failure"  # a vendor refused our credentials
     MISSING_FROM_SETTLEMENT = "missing_from_settlement"  # a payment no settlement paid out
     UNKNOWN_IN_SETTLEMENT = "unknown_in_settlement"  # a settlement line the hub never saw
     SETTLEMENT_VARIANCE = "amount_variance"  # matched, but the settled amount differs
@@ -55,6 +56,7 @@ DEFAULT_OWNERS: dict[ProblemType, Team] = {
     ProblemType.SEQUENCE_GAP: Team.STORE_OPS,
     ProblemType.UNLINKED_RETURN: Team.STORE_OPS,
     ProblemType.CONNECTOR_ERROR: Team.IT,
+    ProblemType.CONNECTOR_AUTH_FAILURE: Team.IT,
     ProblemType.MISSING_FROM_SETTLEMENT: Team.FINANCE,
     ProblemType.UNKNOWN_IN_SETTLEMENT: Team.FINANCE,
     ProblemType.SETTLEMENT_VARIANCE: Team.FINANCE,

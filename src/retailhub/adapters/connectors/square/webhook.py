@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from retailhub.adapters.connectors.kit import ConnectorError, RetriableError
+from retailhub.adapters.connectors.kit import AuthError, ConnectorError, RetriableError
 from retailhub.adapters.connectors.square import inbound
 from retailhub.adapters.connectors.square import payloads as p
 from retailhub.adapters.connectors.square.api import SquareApi
@@ -104,7 +104,10 @@ class SquareWebhooks:
             when = "retry later" if isinstance(exc, RetriableError) else "fix, then retry"
             detail = exc.vendor_message or str(exc)
             return Problem(
-                ProblemType.CONNECTOR_ERROR,
+                # Refused credentials will not come right by retrying: a person must fix them.
+                ProblemType.CONNECTOR_AUTH_FAILURE
+                if isinstance(exc, AuthError)
+                else ProblemType.CONNECTOR_ERROR,
                 f"{what}: fetching the order failed ({when}): {detail}",
                 subject=subject,
             )

@@ -102,9 +102,9 @@ class StripeWebhooks:
                 f"{where}: Stripe could not be read just now, retry later: "
                 f"{exc.vendor_message or exc}",
             )
-        except AuthError as exc:
+        except AuthError as exc:  # retrying will not help: a person must fix the key
             return Problem(
-                ProblemType.CONNECTOR_ERROR,
+                ProblemType.CONNECTOR_AUTH_FAILURE,
                 f"{where}: Stripe refused the configured API key ({exc.status}): check the "
                 f"stripe connector's key and its permissions: {exc.vendor_message or exc}",
             )
