@@ -30,9 +30,9 @@ from retailhub.adapters.connectors.kit import (
     AuthError,
     ConnectorError,
     RateLimiter,
-    RetriableError,
     RetryPolicy,
 )
+from retailhub.adapters.connectors.push_results import failed
 from retailhub.services.availability_push import LevelUpdate, PushResult
 
 # A stable REST Admin version (shopify.dev/docs/api/usage/versioning); pinned, not "latest".
@@ -113,12 +113,12 @@ class ShopifyInventoryPush:
                 response = self.client.send("POST", "inventory_levels/set.json", json=body)
             except AuthError as exc:
                 # Every other call would be refused the same way: answer them without sending.
-                results.append(_failed(update, exc))
+                results.append(failed(update, exc))
                 unsent = f"not sent: credentials refused earlier in this batch ({exc.status})"
                 results.extend(PushResult(u, False, None, unsent) for u in updates[index + 1 :])
                 break
             except ConnectorError as exc:
-                results.append(_failed(update, exc))
+                results.append(failed(update, exc))
             else:
                 acked = self._clock()
                 answer = response.text[:_EXCERPT]
@@ -126,16 +126,3 @@ class ShopifyInventoryPush:
                     PushResult(update, True, response.status_code, answer, acked_at=acked)
                 )
         return results
-
-
-def _failed(update: LevelUpdate, error: ConnectorError) -> PushResult:
-    answer = str(error)
-    if error.body and error.body not in answer:
-        answer = f"{answer} | {error.body}"
-    return PushResult(
-        update,
-        False,
-        error.status,
-        answer[:_EXCERPT],
-        retriable=isinstance(error, RetriableError),
-    )

@@ -23,7 +23,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from retailhub.adapters.connectors.kit import AuthError, ConnectorError, FatalError, RetriableError
+from retailhub.adapters.connectors.kit import AuthError, ConnectorError, FatalError
+from retailhub.adapters.connectors.push_results import failed
 from retailhub.adapters.connectors.square.api import SquareApi, rfc3339
 from retailhub.services.availability_push import LevelUpdate, PushResult
 
@@ -74,14 +75,14 @@ class SquareInventoryPush:
         try:
             payload = self.api.batch_change_inventory(changes, batch_key(changes))
         except AuthError as exc:
-            return [_failed(u, exc) for u in updates]
+            return [failed(u, exc) for u in updates]
         except FatalError as exc:
             if len(updates) == 1:
-                return [_failed(updates[0], exc)]
+                return [failed(updates[0], exc)]
             half = len(updates) // 2
             return self._push_batch(updates[:half]) + self._push_batch(updates[half:])
         except ConnectorError as exc:
-            return [_failed(u, exc) for u in updates]
+            return [failed(u, exc) for u in updates]
         counts = {
             (c.get("catalog_object_id"), c.get("location_id")): c
             for c in payload.get("counts") or []
@@ -92,16 +93,3 @@ class SquareInventoryPush:
             PushResult(u, True, 200, json.dumps(counts.get((u.item_id, u.location_id), {})))
             for u in updates
         ]
-
-
-def _failed(update: LevelUpdate, error: ConnectorError) -> PushResult:
-    answer = str(error)
-    if error.body and error.body not in answer:
-        answer = f"{answer} | {error.body}"
-    return PushResult(
-        update,
-        False,
-        error.status,
-        answer[:_EXCERPT],
-        retriable=isinstance(error, RetriableError),
-    )
