@@ -161,6 +161,9 @@ def list_exceptions(
         exceptions.c.inbox_id,
         exceptions.c.attempts,
         exceptions.c.created_at,
+        exceptions.c.assignee,
+        exceptions.c.sla_due_at,
+        exceptions.c.store,
     )
     if status:
         stmt = stmt.where(exceptions.c.status == status)
@@ -169,7 +172,14 @@ def list_exceptions(
     if owner:
         stmt = stmt.where(exceptions.c.owner == owner)
     stmt = stmt.order_by(exceptions.c.priority, exceptions.c.id).limit(limit)
-    return [dict(r._mapping) | {"created_at": r.created_at.isoformat()} for r in conn.execute(stmt)]
+    return [
+        dict(r._mapping)
+        | {
+            "created_at": r.created_at.isoformat(),
+            "sla_due_at": r.sla_due_at.isoformat() if r.sla_due_at else None,
+        }
+        for r in conn.execute(stmt)
+    ]
 
 
 def document_counts(conn: Connection) -> dict[str, int]:
@@ -251,7 +261,7 @@ def exception_detail(conn: Connection, exception_id: int) -> dict[str, Any] | No
     if row is None:
         return None
     detail = {k: v for k, v in row._mapping.items() if k not in ("payload", "headers")}
-    for key in ("created_at", "updated_at", "resolved_at"):
+    for key in ("created_at", "updated_at", "resolved_at", "sla_due_at", "next_retry_at"):
         detail[key] = detail[key].isoformat() if detail[key] else None
     detail["audit"] = [
         {"at": a.at.isoformat(), "actor": a.actor, "action": a.action, "result": a.result}

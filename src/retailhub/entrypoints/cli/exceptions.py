@@ -35,10 +35,20 @@ def exceptions_list(
     if as_json:
         print_json(rows)
         return
-    table = Table("id", "type", "owner", "prio", "status", "reason", title="Exceptions")
+    table = Table(
+        "id", "type", "owner", "prio", "status", "assignee", "SLA due", "reason", title="Exceptions"
+    )
     for r in rows:
+        due = (r["sla_due_at"] or "")[:16].replace("T", " ")
         table.add_row(
-            str(r["id"]), r["type"], r["owner"], str(r["priority"]), r["status"], r["reason"]
+            str(r["id"]),
+            r["type"],
+            r["owner"],
+            str(r["priority"]),
+            r["status"],
+            r["assignee"] or "",
+            due,
+            r["reason"],
         )
     console.print(table)
 
