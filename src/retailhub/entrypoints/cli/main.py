@@ -30,6 +30,7 @@ from retailhub.entrypoints.cli.ledger import ledger_app
 from retailhub.entrypoints.cli.money import bank_app, reconcile_command, settlements_app
 from retailhub.entrypoints.cli.pos import pos_app
 from retailhub.entrypoints.cli.prices import channels_app, prices_app
+from retailhub.entrypoints.cli.reports import reports_app
 from retailhub.entrypoints.cli.square import square_app
 from retailhub.entrypoints.cli.stock import inventory_app, items_app
 from retailhub.entrypoints.cli.tokens import tokens_app
@@ -49,6 +50,7 @@ app.add_typer(items_app, name="items")
 app.add_typer(settlements_app, name="settlements")
 app.add_typer(bank_app, name="bank")
 app.add_typer(pos_app, name="pos")
+app.add_typer(reports_app, name="reports")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(prices_app, name="prices")
 app.add_typer(channels_app, name="channels")
