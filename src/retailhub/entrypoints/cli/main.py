@@ -16,6 +16,7 @@ from retailhub.bootstrap import DEFAULT_DB_URL, make_engine, utc_now
 from retailhub.domain.money import format_minor
 from retailhub.entrypoints.cli.alerts import alerts_app
 from retailhub.entrypoints.cli.captures import CaptureError, expand, read_capture
+from retailhub.entrypoints.cli.close import close_app
 from retailhub.entrypoints.cli.common import (
     JsonOpt,
     console,
@@ -51,6 +52,7 @@ app.add_typer(settlements_app, name="settlements")
 app.add_typer(bank_app, name="bank")
 app.add_typer(pos_app, name="pos")
 app.add_typer(reports_app, name="reports")
+app.add_typer(close_app, name="close")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(prices_app, name="prices")
 app.add_typer(channels_app, name="channels")
