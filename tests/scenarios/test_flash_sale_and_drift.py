@@ -120,3 +120,14 @@ def _write(tmp: Path, text: str) -> Path:
     path = tmp / "retailhub.toml"
     path.write_text(text)
     return path
+
+
+def test_a_stock_command_pushes_the_new_level_at_once(db_url: str, tmp_path: Path) -> None:
+    """A cycle count typed in at the store changes what Shopify shows without waiting."""
+    open_shop(db_url, stock=2)
+    with FakeShopify() as fake:
+        cfg = _write(tmp_path, pushing_config(fake.url))
+        run = CliRunner().invoke(app, ["--db", db_url, "--config", str(cfg), "inventory",
+                                       "count", "SHIRT-M", "STORE-1", "7", "--json"])
+        assert run.exit_code == 0, run.output
+        assert fake.level(SHIRT_ITEM, LOC["STORE-1"]) == 7

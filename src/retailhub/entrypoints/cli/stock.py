@@ -14,6 +14,7 @@ from retailhub.adapters.storage import queries
 from retailhub.adapters.storage.catalog_repo import SqlCatalogRepository
 from retailhub.adapters.storage.push_state import SqlPushAudit
 from retailhub.adapters.storage.stock_control_repo import SqlStockControl
+from retailhub.bootstrap import Hub
 from retailhub.domain.stock_control import Transfer, inventory_accuracy
 from retailhub.entrypoints.cli.common import (
     JsonOpt,
@@ -125,6 +126,7 @@ def inventory_receive(
             raise typer.Exit(2) from exc
         uow.commit()
         position = uow.inventory.position(sku, location)
+    push_now(hub, [sku], "goods received")  # after the unit of work: it holds the write lock
     result = {
         "sku": sku,
         "location": location,
@@ -192,6 +194,7 @@ def inventory_transfer(
             err.print(f"[red]{exc}[/red]")
             raise typer.Exit(1) from exc
         uow.commit()
+    push_now(hub, [sku], "transfer shipped")
     result = {
         "reference": ref,
         "sku": sku,
@@ -230,6 +233,7 @@ def inventory_receive_transfer(
             err.print(f"[red]{exc}[/red]")
             raise typer.Exit(1) from exc
         uow.commit()
+    push_now(hub, [done.sku], "transfer received")
     result = {
         "reference": reference,
         "sku": done.sku,
@@ -277,6 +281,7 @@ def inventory_count(
             err.print(f"[red]{exc}[/red]")
             raise typer.Exit(1) from exc
         uow.commit()
+    push_now(hub, [sku], "cycle count")
     result = {
         "sku": sku,
         "location": location,
@@ -459,3 +464,13 @@ def inventory_metrics(as_json: JsonOpt = False) -> None:
         shown = "-" if value is None else (f"{value:.3f}" if isinstance(value, float) else value)
         table.add_row(key, str(shown))
     console.print(table)
+
+
+def push_now(hub: Hub, skus: list[str], reason: str) -> None:
+    """A stock command changes what channels should show: push it now when a channel has
+    credentials (the serve process pushes what its own worker applies)."""
+    if hub.push is None:
+        return
+    hub.push.interval = timedelta(0)
+    hub.mark_stock_changed(skus, reason)
+    hub.push.drain()
