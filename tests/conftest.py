@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+import retailhub.bootstrap as retailhub_bootstrap
 from retailhub.adapters.storage.migrate import upgrade
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -48,6 +49,33 @@ def postgres_admin() -> Iterator[sa.Engine]:
     engine.dispose()
 
 
+# Every engine the hub makes during a test (bootstrap, the CLI's open_hub), so the test's
+# connections are closed when it ends: with hundreds of PostgreSQL tests, pools left to the
+# garbage collector add up to more clients than the server allows.
+_HUB_ENGINES: list[sa.Engine] = []
+_real_create_engine = retailhub_bootstrap.create_engine
+
+
+def _tracking_create_engine(*args: object, **kwargs: object) -> sa.Engine:
+    engine = _real_create_engine(*args, **kwargs)  # type: ignore[arg-type]
+    _HUB_ENGINES.append(engine)
+    return engine
+
+
+retailhub_bootstrap.create_engine = _tracking_create_engine  # type: ignore[assignment]
+
+
+def _dispose_hub_engines() -> None:
+    while _HUB_ENGINES:
+        _HUB_ENGINES.pop().dispose()
+
+
+@pytest.fixture(autouse=True)
+def _close_hub_connections() -> Iterator[None]:
+    yield
+    _dispose_hub_engines()
+
+
 @pytest.fixture(
     params=[
         pytest.param("sqlite", id="sqlite"),
@@ -67,6 +95,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     try:
         yield url.render_as_string(hide_password=False)
     finally:
+        _dispose_hub_engines()  # before the drop, which would otherwise wait on them
         with admin.begin() as conn:
             conn.execute(sa.text(f"drop schema if exists {schema} cascade"))
 
