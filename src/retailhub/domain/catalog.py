@@ -16,6 +16,15 @@ class UnitConversion:
     factor: int
 
 
+def channel_eligibility(text: str | None) -> tuple[frozenset[str], frozenset[str]]:
+    """(only, excluded) channels from ``web;pos`` (only there) or ``-amazon`` (not there)."""
+    names = [n.strip() for n in (text or "").split(";") if n.strip()]
+    return (
+        frozenset(n for n in names if not n.startswith("-")),
+        frozenset(n[1:].strip() for n in names if n.startswith("-")),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Item:
     """A sellable SKU. ``unit_cost`` is the cost of one base unit, used for COGS."""

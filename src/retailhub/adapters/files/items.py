@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from retailhub.domain.catalog import Item, UnitConversion
+from retailhub.domain.catalog import Item, UnitConversion, channel_eligibility
 from retailhub.domain.money import Money, MoneyError
 
 # column -> identity kind; "system:kind" for systems other than the import's default (Shopify)
@@ -175,10 +175,8 @@ def parse_eligibility(sku: str, value: Any) -> tuple[frozenset[str], frozenset[s
     """
     if value is None:
         return frozenset(), frozenset()
-    parts = value if isinstance(value, list) else str(value).split(";")
-    names = [str(p).strip() for p in parts if str(p).strip()]
-    excluded = frozenset(n[1:].strip() for n in names if n.startswith("-"))
-    only = frozenset(n for n in names if not n.startswith("-"))
+    text = ";".join(str(p) for p in value) if isinstance(value, list) else str(value)
+    only, excluded = channel_eligibility(text)
     if only and excluded:
         raise ValueError(
             f"{sku}: channels {value!r} mixes only-channels and -excluded ones; use one form"

@@ -10,8 +10,7 @@ without telling a guesser which ids exist.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
@@ -35,7 +34,6 @@ from retailhub.adapters.storage.tables import (
     settlement_lines,
     settlements,
 )
-from retailhub.domain import availability
 from retailhub.domain.availability import AtpRule, SafetyStock
 from retailhub.domain.inventory import Position
 
@@ -144,18 +142,7 @@ def atp(
     stores: Stores = (),
 ) -> dict[str, int]:
     """ATP per channel as ``queries.atp`` computes it, over the caller's locations only."""
-    if not stores:
-        return queries.atp(conn, sku, rules, safety, sales_window_days, now)
-    held = positions(conn, sku, stores)
-    sold_on = queries.item_channels(conn, sku)
-    if safety is not None and safety.uses_days_of_cover:
-        since = now - timedelta(days=sales_window_days)
-        rates = queries.daily_sales(conn, sku, since, sales_window_days)
-        safety = replace(safety, daily_sales=rates)
-    return {
-        name: availability.atp(held, rule, safety) if sold_on(name) else 0
-        for name, rule in rules.items()
-    }
+    return queries.atp(conn, sku, rules, safety, sales_window_days, now, stores)
 
 
 def stocked_at(conn: Connection, sku: str) -> bool:

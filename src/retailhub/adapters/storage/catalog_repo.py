@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from retailhub.adapters.storage.dialect import insert_for
 from retailhub.adapters.storage.tables import item_identities, items, location_identities, locations
-from retailhub.domain.catalog import Item, Location, UnitConversion
+from retailhub.domain.catalog import Item, Location, UnitConversion, channel_eligibility
 from retailhub.domain.money import Money
 from retailhub.domain.orders import ExternalRef
 
@@ -36,11 +36,8 @@ def _item(row: Any) -> Item:
 
 
 def _eligibility(text: str | None) -> dict[str, frozenset[str]]:
-    names = [n.strip() for n in (text or "").split(";") if n.strip()]
-    return {
-        "only_channels": frozenset(n for n in names if not n.startswith("-")),
-        "excluded_channels": frozenset(n[1:] for n in names if n.startswith("-")),
-    }
+    only, excluded = channel_eligibility(text)
+    return {"only_channels": only, "excluded_channels": excluded}
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
@@ -27,6 +27,7 @@ from retailhub.adapters.storage.tables import (
 )
 from retailhub.domain import availability
 from retailhub.domain.availability import AtpRule, SafetyStock
+from retailhub.domain.catalog import channel_eligibility
 from retailhub.domain.inventory import Position
 from retailhub.services.drift import ChannelLevel
 
@@ -51,9 +52,13 @@ def atp(
     safety: SafetyStock | None = None,
     sales_window_days: int = 28,
     now: datetime | None = None,
+    locations: Collection[str] = (),
 ) -> dict[str, int]:
-    """ATP per channel; days-of-cover safety stock reads the SKU's trailing daily sales."""
-    held = positions(conn, sku)
+    """ATP per channel; days-of-cover safety stock reads the SKU's trailing daily sales.
+
+    ``locations`` limits it to those locations' stock (a store-scoped API caller); empty: all.
+    """
+    held = [p for p in positions(conn, sku) if not locations or p.location in locations]
     sold_on = item_channels(conn, sku)
     if safety is not None and safety.uses_days_of_cover:
         since = (now or datetime.now(UTC)) - timedelta(days=sales_window_days)
@@ -67,9 +72,7 @@ def atp(
 def item_channels(conn: Connection, sku: str) -> Callable[[str], bool]:
     """Whether the item may be sold on a channel (its ``channels`` eligibility)."""
     text = conn.execute(select(items.c.channels).where(items.c.sku == sku)).scalar()
-    names = [n.strip() for n in (text or "").split(";") if n.strip()]
-    only = {n for n in names if not n.startswith("-")}
-    excluded = {n[1:] for n in names if n.startswith("-")}
+    only, excluded = channel_eligibility(text)
     return lambda channel: (not only or channel in only) and channel not in excluded
 
 
