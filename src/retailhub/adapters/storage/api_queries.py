@@ -436,39 +436,17 @@ def list_exceptions(
     limit: int = 200,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """The queue, most urgent first; filtered like the CLI's, plus assignee and store scope."""
-    stmt: Any = select(
-        exceptions.c.id,
-        exceptions.c.type,
-        exceptions.c.status,
-        exceptions.c.owner,
-        exceptions.c.priority,
-        exceptions.c.blocking,
-        exceptions.c.reason,
-        exceptions.c.subject,
-        exceptions.c.amount,
-        exceptions.c.source,
-        exceptions.c.inbox_id,
-        exceptions.c.attempts,
-        exceptions.c.assignee,
-        exceptions.c.store,
-        exceptions.c.sla_due_at,
-        exceptions.c.next_retry_at,
-        exceptions.c.created_at,
-        exceptions.c.updated_at,
+    """The queue, most urgent first, within the caller's stores (``queries.list_exceptions``)."""
+    return queries.list_exceptions(
+        conn,
+        status,
+        min(limit, MAX_LIMIT),
+        type_,
+        owner,
+        assignee=assignee,
+        stores=stores,
+        offset=offset,
     )
-    stmt = _scoped(stmt, exceptions.c.store, stores)
-    if status:
-        stmt = stmt.where(exceptions.c.status == status)
-    if type_:
-        stmt = stmt.where(exceptions.c.type == type_)
-    if owner:
-        stmt = stmt.where(exceptions.c.owner == owner)
-    if assignee:
-        stmt = stmt.where(exceptions.c.assignee == assignee)
-    stmt = stmt.order_by(exceptions.c.priority, exceptions.c.id)
-    stmt = stmt.limit(min(limit, MAX_LIMIT)).offset(offset)
-    return [_row(r._mapping) for r in conn.execute(stmt)]
 
 
 def exception_visible(conn: Connection, exception_id: int, stores: Stores = ()) -> bool:

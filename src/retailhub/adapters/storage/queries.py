@@ -150,39 +150,53 @@ def list_exceptions(
     limit: int = 200,
     type_: str | None = None,
     owner: str | None = None,
+    *,
+    assignee: str | None = None,
+    stores: Collection[str] = (),
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
-    stmt = select(
-        exceptions.c.id,
-        exceptions.c.type,
-        exceptions.c.status,
-        exceptions.c.owner,
-        exceptions.c.priority,
-        exceptions.c.blocking,
-        exceptions.c.reason,
-        exceptions.c.subject,
-        exceptions.c.amount,
-        exceptions.c.inbox_id,
-        exceptions.c.attempts,
-        exceptions.c.created_at,
-        exceptions.c.assignee,
-        exceptions.c.sla_due_at,
-        exceptions.c.store,
-    )
-    if status:
-        stmt = stmt.where(exceptions.c.status == status)
-    if type_:
-        stmt = stmt.where(exceptions.c.type == type_)
-    if owner:
-        stmt = stmt.where(exceptions.c.owner == owner)
-    stmt = stmt.order_by(exceptions.c.priority, exceptions.c.id).limit(limit)
+    """The queue, most urgent first (the CLI's, the API's and the dashboard's).
+
+    ``stores`` keeps a store-scoped caller to its stores' exceptions (empty: every store).
+    """
+    stmt = select(*(exceptions.c[name] for name in _QUEUE_COLUMNS))
+    if stores:
+        stmt = stmt.where(exceptions.c.store.in_(list(stores)))
+    for column, wanted in (
+        ("status", status),
+        ("type", type_),
+        ("owner", owner),
+        ("assignee", assignee),
+    ):
+        if wanted:
+            stmt = stmt.where(exceptions.c[column] == wanted)
+    stmt = stmt.order_by(exceptions.c.priority, exceptions.c.id).limit(limit).offset(offset)
     return [
-        dict(r._mapping)
-        | {
-            "created_at": r.created_at.isoformat(),
-            "sla_due_at": r.sla_due_at.isoformat() if r.sla_due_at else None,
-        }
+        {k: v.isoformat() if isinstance(v, datetime) else v for k, v in r._mapping.items()}
         for r in conn.execute(stmt)
     ]
+
+
+_QUEUE_COLUMNS = (
+    "id",
+    "type",
+    "status",
+    "owner",
+    "priority",
+    "blocking",
+    "reason",
+    "subject",
+    "amount",
+    "source",
+    "inbox_id",
+    "attempts",
+    "assignee",
+    "store",
+    "sla_due_at",
+    "next_retry_at",
+    "created_at",
+    "updated_at",
+)
 
 
 def document_counts(conn: Connection) -> dict[str, int]:
