@@ -6,7 +6,8 @@ on the audit trail. An exception of another store answers 404, like one that doe
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
@@ -18,6 +19,8 @@ from retailhub.entrypoints.api.errors import NotFound, Refused
 from retailhub.entrypoints.api.routes import actor, scope
 from retailhub.services import exception_actions
 from retailhub.services.exception_actions import ActionOutcome
+
+T = TypeVar("T")
 
 Id = Annotated[int, Path(ge=1, le=2**62)]
 Status = Literal["open", "retrying", "resolved", "ignored", "all"]
@@ -92,13 +95,16 @@ def router(hub: Hub) -> APIRouter:
         response_model=Outcome,
     )
     def retry(exception_id: Id, who: Principal = actor_dep) -> Outcome:
-        with hub.uow() as uow:
-            _visible(uow.conn, exception_id, who)
-            outcome = exception_actions.retry(
-                uow, exception_id, hub.sources, hub.clock(), actor(who)
+        return _answer(
+            _acted(
+                hub,
+                exception_id,
+                who,
+                lambda uow: exception_actions.retry(
+                    uow, exception_id, hub.sources, hub.clock(), actor(who)
+                ),
             )
-            uow.commit()
-        return _answer(outcome)
+        )
 
     @api.post(
         "/exceptions/{exception_id}/ignore",
@@ -108,25 +114,31 @@ def router(hub: Hub) -> APIRouter:
     def ignore(exception_id: Id, body: IgnoreBody, who: Principal = actor_dep) -> Outcome:
         if not body.reason.strip():
             raise Refused("body.reason: a reason is required (not only spaces)")
-        with hub.uow() as uow:
-            _visible(uow.conn, exception_id, who)
-            outcome = exception_actions.ignore(
-                uow, exception_id, body.reason, hub.clock(), actor(who)
+        return _answer(
+            _acted(
+                hub,
+                exception_id,
+                who,
+                lambda uow: exception_actions.ignore(
+                    uow, exception_id, body.reason, hub.clock(), actor(who)
+                ),
             )
-            uow.commit()
-        return _answer(outcome)
+        )
 
     @api.post(
         "/exceptions/{exception_id}/assign", summary="Name who works on it", response_model=Outcome
     )
     def assign(exception_id: Id, body: AssignBody, who: Principal = actor_dep) -> Outcome:
-        with hub.uow() as uow:
-            _visible(uow.conn, exception_id, who)
-            outcome = exception_actions.assign(
-                uow, exception_id, body.assignee, hub.clock(), actor(who)
+        return _answer(
+            _acted(
+                hub,
+                exception_id,
+                who,
+                lambda uow: exception_actions.assign(
+                    uow, exception_id, body.assignee, hub.clock(), actor(who)
+                ),
             )
-            uow.commit()
-        return _answer(outcome)
+        )
 
     @api.post(
         "/exceptions/{exception_id}/replay",
@@ -134,13 +146,16 @@ def router(hub: Hub) -> APIRouter:
         response_model=list[Outcome],
     )
     def replay(exception_id: Id, who: Principal = actor_dep) -> list[Outcome]:
-        with hub.uow() as uow:
-            _visible(uow.conn, exception_id, who)
-            outcomes = exception_actions.replay(
-                uow, hub.clock(), exception_id=exception_id, actor=actor(who)
+        return _answers(
+            _acted(
+                hub,
+                exception_id,
+                who,
+                lambda uow: exception_actions.replay(
+                    uow, hub.clock(), exception_id=exception_id, actor=actor(who)
+                ),
             )
-            uow.commit()
-        return _answers(outcomes)
+        )
 
     @api.post(
         "/exceptions/{exception_id}/map-alias",
@@ -148,13 +163,16 @@ def router(hub: Hub) -> APIRouter:
         response_model=list[Outcome],
     )
     def map_alias(exception_id: Id, body: AliasBody, who: Principal = actor_dep) -> list[Outcome]:
-        with hub.uow() as uow:
-            _visible(uow.conn, exception_id, who)
-            outcomes = exception_actions.map_alias(
-                uow, exception_id, body.sku, hub.clock(), actor(who)
+        return _answers(
+            _acted(
+                hub,
+                exception_id,
+                who,
+                lambda uow: exception_actions.map_alias(
+                    uow, exception_id, body.sku, hub.clock(), actor(who)
+                ),
             )
-            uow.commit()
-        return _answers(outcomes)
+        )
 
     @api.post(
         "/exceptions/{exception_id}/write-off",
@@ -164,15 +182,27 @@ def router(hub: Hub) -> APIRouter:
     def write_off(exception_id: Id, body: WriteOffBody, who: Principal = finance_dep) -> Outcome:
         if not body.reason.strip():
             raise Refused("body.reason: a reason is required (not only spaces)")
-        with hub.uow() as uow:
-            _visible(uow.conn, exception_id, who)
-            outcome = exception_actions.write_off(
-                uow, exception_id, body.reason, hub.clock(), hub.settings.currency, actor(who)
+        return _answer(
+            _acted(
+                hub,
+                exception_id,
+                who,
+                lambda uow: exception_actions.write_off(
+                    uow, exception_id, body.reason, hub.clock(), hub.settings.currency, actor(who)
+                ),
             )
-            uow.commit()
-        return _answer(outcome)
+        )
 
     return api
+
+
+def _acted(hub: Hub, exception_id: int, who: Principal, act: Callable[[Any], T]) -> T:
+    """Run an action on an exception the caller may see, in one committed unit of work."""
+    with hub.uow() as uow:
+        _visible(uow.conn, exception_id, who)
+        done = act(uow)
+        uow.commit()
+    return done
 
 
 def _visible(conn: Any, exception_id: int, who: Principal) -> None:
