@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.table import Table
@@ -14,6 +15,7 @@ from retailhub.adapters.storage import queries
 from retailhub.adapters.storage.catalog_repo import SqlCatalogRepository
 from retailhub.adapters.storage.push_state import SqlPushAudit
 from retailhub.adapters.storage.stock_control_repo import SqlStockControl
+from retailhub.adapters.storage.uow import SqlUnitOfWork
 from retailhub.bootstrap import Hub
 from retailhub.domain.stock_control import Transfer, inventory_accuracy
 from retailhub.entrypoints.cli.common import (
@@ -28,6 +30,7 @@ from retailhub.entrypoints.cli.common import (
 from retailhub.services.availability_push import percentile
 from retailhub.services.commands import receive_stock
 from retailhub.services.drift import drift_units
+from retailhub.services.rules import HubRules
 from retailhub.services.stock_control import (
     StockControlError,
     count_stock,
@@ -35,6 +38,7 @@ from retailhub.services.stock_control import (
     ship_transfer,
 )
 
+T = TypeVar("T")
 inventory_app = typer.Typer(help="Stock positions and available-to-promise.", no_args_is_help=True)
 items_app = typer.Typer(help="The item master.", no_args_is_help=True)
 
@@ -187,13 +191,7 @@ def inventory_transfer(
     now = hub.clock()
     ref = reference or f"TR-{sku}-{source}-{destination}-{now:%Y%m%d%H%M%S}"
     transfer = Transfer(ref, sku, source, destination, quantity, now)
-    with hub.uow() as uow:
-        try:
-            ship_transfer(uow, SqlStockControl(uow.conn), hub.settings.rules(), transfer)
-        except StockControlError as exc:
-            err.print(f"[red]{exc}[/red]")
-            raise typer.Exit(1) from exc
-        uow.commit()
+    _stock_command(hub, lambda uow, store, rules: ship_transfer(uow, store, rules, transfer))
     push_now(hub, [sku], "transfer shipped")
     result = {
         "reference": ref,
@@ -219,20 +217,12 @@ def inventory_receive_transfer(
 ) -> None:
     """Receive a transfer: in transit → on hand; a shortfall is booked as shrink in transit."""
     hub = open_hub()
-    with hub.uow() as uow:
-        try:
-            done = receive_transfer(
-                uow,
-                SqlStockControl(uow.conn),
-                hub.settings.rules(),
-                reference,
-                hub.clock(),
-                quantity,
-            )
-        except StockControlError as exc:
-            err.print(f"[red]{exc}[/red]")
-            raise typer.Exit(1) from exc
-        uow.commit()
+    done = _stock_command(
+        hub,
+        lambda uow, store, rules: receive_transfer(
+            uow, store, rules, reference, hub.clock(), quantity
+        ),
+    )
     push_now(hub, [done.sku], "transfer received")
     result = {
         "reference": reference,
@@ -264,23 +254,12 @@ def inventory_count(
     hub = open_hub()
     now = hub.clock()
     ref = f"count:{sku}:{location}:{now.isoformat()}"
-    with hub.uow() as uow:
-        try:
-            count = count_stock(
-                uow,
-                SqlStockControl(uow.conn),
-                hub.settings.rules(),
-                sku,
-                location,
-                counted,
-                reason,
-                now,
-                ref,
-            )
-        except StockControlError as exc:
-            err.print(f"[red]{exc}[/red]")
-            raise typer.Exit(1) from exc
-        uow.commit()
+    count = _stock_command(
+        hub,
+        lambda uow, store, rules: count_stock(
+            uow, store, rules, sku, location, counted, reason, now, ref
+        ),
+    )
     push_now(hub, [sku], "cycle count")
     result = {
         "sku": sku,
@@ -474,3 +453,15 @@ def push_now(hub: Hub, skus: list[str], reason: str) -> None:
     hub.push.interval = timedelta(0)
     hub.mark_stock_changed(skus, reason)
     hub.push.drain()
+
+
+def _stock_command(hub: Hub, run: Callable[[SqlUnitOfWork, SqlStockControl, HubRules], T]) -> T:
+    """Run a stock-control command in one transaction; a refusal exits 1 with its reason."""
+    with hub.uow() as uow:
+        try:
+            done = run(uow, SqlStockControl(uow.conn), hub.settings.rules())
+        except StockControlError as exc:
+            err.print(f"[red]{exc}[/red]")
+            raise typer.Exit(1) from exc
+        uow.commit()
+    return done
