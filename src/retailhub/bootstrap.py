@@ -26,7 +26,12 @@ from retailhub.adapters.storage.queries import SqlLevels
 from retailhub.adapters.storage.uow import SqlUnitOfWork, configure_sqlite
 from retailhub.config import Settings
 from retailhub.services import exception_policy
-from retailhub.services.availability_push import LevelKey, PushCoordinator, PushTarget
+from retailhub.services.availability_push import (
+    LevelKey,
+    PushCoordinator,
+    PushRecord,
+    PushTarget,
+)
 from retailhub.services.drift import DriftReport, check_drift
 from retailhub.services.exception_policy import ExceptionPolicy
 from retailhub.services.ports import WebhookSource
@@ -87,6 +92,15 @@ class Hub:
             )
         self.mark_stock_changed(report.skus, "drift found")
         return report, sum(1 for r in self.push.drain() if r.accepted)
+
+    def push_now(self, skus: Iterable[str], reason: str) -> list[PushRecord]:
+        """Push these SKUs' levels at once, without waiting out the coalescing interval: for a
+        one-off process (a CLI command) that will not be around when the interval ends."""
+        if self.push is None:
+            return []
+        self.push.interval = timedelta(0)
+        self.mark_stock_changed(skus, reason)
+        return self.push.drain()
 
     def mark_stock_changed(self, skus: Iterable[str], reason: str = "stock changed") -> None:
         """Tell the availability push which SKUs to recompute (coalesced per interval)."""

@@ -130,7 +130,7 @@ def inventory_receive(
             raise typer.Exit(2) from exc
         uow.commit()
         position = uow.inventory.position(sku, location)
-    push_now(hub, [sku], "goods received")  # after the unit of work: it holds the write lock
+    hub.push_now([sku], "goods received")  # after the unit of work: it holds the write lock
     result = {
         "sku": sku,
         "location": location,
@@ -192,7 +192,7 @@ def inventory_transfer(
     ref = reference or f"TR-{sku}-{source}-{destination}-{now:%Y%m%d%H%M%S}"
     transfer = Transfer(ref, sku, source, destination, quantity, now)
     _stock_command(hub, lambda uow, store, rules: ship_transfer(uow, store, rules, transfer))
-    push_now(hub, [sku], "transfer shipped")
+    hub.push_now([sku], "transfer shipped")
     result = {
         "reference": ref,
         "sku": sku,
@@ -223,7 +223,7 @@ def inventory_receive_transfer(
             uow, store, rules, reference, hub.clock(), quantity
         ),
     )
-    push_now(hub, [done.sku], "transfer received")
+    hub.push_now([done.sku], "transfer received")
     result = {
         "reference": reference,
         "sku": done.sku,
@@ -260,7 +260,7 @@ def inventory_count(
             uow, store, rules, sku, location, counted, reason, now, ref
         ),
     )
-    push_now(hub, [sku], "cycle count")
+    hub.push_now([sku], "cycle count")
     result = {
         "sku": sku,
         "location": location,
@@ -354,9 +354,7 @@ def inventory_push(
     if push_all:
         with hub.uow() as uow:
             skus = queries.stocked_skus(uow.conn)
-    hub.push.interval = timedelta(0)
-    hub.mark_stock_changed(skus or [], reason)
-    records = hub.push.drain()
+    records = hub.push_now(skus or [], reason)
     accepted = [r for r in records if r.accepted]
     failed = [
         {"sku": r.sku, "channel": r.channel, "location": r.location_id, "answer": r.answer}
@@ -443,16 +441,6 @@ def inventory_metrics(as_json: JsonOpt = False) -> None:
         shown = "-" if value is None else (f"{value:.3f}" if isinstance(value, float) else value)
         table.add_row(key, str(shown))
     console.print(table)
-
-
-def push_now(hub: Hub, skus: list[str], reason: str) -> None:
-    """A stock command changes what channels should show: push it now when a channel has
-    credentials (the serve process pushes what its own worker applies)."""
-    if hub.push is None:
-        return
-    hub.push.interval = timedelta(0)
-    hub.mark_stock_changed(skus, reason)
-    hub.push.drain()
 
 
 def _stock_command(hub: Hub, run: Callable[[SqlUnitOfWork, SqlStockControl, HubRules], T]) -> T:
