@@ -134,6 +134,9 @@ class Settings:
     drift_check_minutes: float = 15.0  # [push] drift_check_minutes: how often serve checks drift
     exception_policy: ExceptionPolicyConfig = field(default_factory=ExceptionPolicyConfig)
     alert_webhooks: dict[str, str] = field(default_factory=dict)  # [alerts] team = "https://…"
+    # [erp.<target>]: accounting targets (quickbooks, xero, netsuite, business_central), their
+    # endpoints, credentials (``*_env`` keys read from the environment) and account mappings.
+    erp: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def safety_stock(self) -> SafetyStock | None:
         """Safety stock from ``[safety_stock]`` and the channels' defaults; None when none is
@@ -241,6 +244,7 @@ def parse(data: dict[str, Any], path: Path | None = None) -> Settings:
         drift_check_minutes=float(data.get("push", {}).get("drift_check_minutes", 15.0)),
         exception_policy=_exception_policy(data.get("exceptions", {}), where),
         alert_webhooks=_alerts(data.get("alerts", {}), where),
+        erp=_erp(data.get("erp", {}), where),
         **_safety_stock(data.get("safety_stock", {}), codes, where),
         gift_card_breakage_rate=_rate(
             data.get("gift_cards", {}).get("breakage_rate", "0"),
@@ -248,6 +252,35 @@ def parse(data: dict[str, Any], path: Path | None = None) -> Settings:
             where,
         ),
     )
+
+
+ERP_TARGETS = ("quickbooks", "xero", "netsuite", "business_central")
+
+
+def _erp(raw: dict[str, Any], where: str) -> dict[str, dict[str, Any]]:
+    """``[erp.<target>]`` tables; ``name_env = "VAR"`` becomes ``name`` = the variable's value."""
+    targets: dict[str, dict[str, Any]] = {}
+    for target, options in raw.items():
+        if target not in ERP_TARGETS:
+            raise ConfigError(
+                f"{where}: [erp.{target}]: unknown accounting target "
+                f"(one of {', '.join(ERP_TARGETS)})"
+            )
+        if not isinstance(options, dict):
+            raise ConfigError(f"{where}: [erp.{target}] must be a table")
+        resolved: dict[str, Any] = {}
+        for key, value in options.items():
+            if key.endswith("_env") and isinstance(value, str):
+                name = key.removesuffix("_env")
+                if value not in os.environ:
+                    raise ConfigError(
+                        f"{where}: [erp.{target}] {key} {value!r} is not set in the environment"
+                    )
+                resolved[name] = os.environ[value]
+            else:
+                resolved.setdefault(key, value)
+        targets[target] = resolved
+    return targets
 
 
 def _timezone(name: str, where: str) -> tzinfo:

@@ -32,6 +32,9 @@ class ProblemType(StrEnum):
     UNMATCHED_DEPOSIT = "unmatched_deposit"  # a payout with no bank deposit (or vice versa)
     CASH_OVER_SHORT = "cash_over_short"  # a drawer count differs from the expected cash
     STOCK_DRIFT = "stock_drift"  # a channel shows a level other than the one we hold for it
+    POSTING_REJECTED = "posting_rejected"  # an accounting target refused a journal or document
+    FX_RATE_MISSING = "fx_rate_missing"  # a foreign-currency amount with no rate for its date
+    PERIOD_CLOSED = "period_closed"  # a correction for a closed period, posted to the open one
 
 
 class Team(StrEnum):
@@ -63,6 +66,9 @@ DEFAULT_OWNERS: dict[ProblemType, Team] = {
     ProblemType.UNMATCHED_DEPOSIT: Team.FINANCE,
     ProblemType.CASH_OVER_SHORT: Team.STORE_OPS,
     ProblemType.STOCK_DRIFT: Team.ECOMMERCE,
+    ProblemType.POSTING_REJECTED: Team.FINANCE,
+    ProblemType.FX_RATE_MISSING: Team.FINANCE,
+    ProblemType.PERIOD_CLOSED: Team.FINANCE,
 }
 
 

@@ -346,6 +346,8 @@ journal_entries = Table(
     Column("reverses", String(250)),
     Column("inbox_id", Id),
     Column("posted_at", UtcDateTime, nullable=False),
+    # Which posting rule (and rules-file version) produced the entry: "web_sale@2026-01-01 v3".
+    Column("rule_version", String(120)),
     UniqueConstraint("key", name="uq_journal_entries_key"),
     Index("ix_journal_entries_document", "source_kind", "document_id"),
 )
@@ -362,6 +364,51 @@ journal_lines = Table(
     Column("channel", String(40)),
     Column("location", String(40)),
     Column("brand", String(40)),
+)
+
+# -- financial control: ERP postings, closed periods ----------------------------------------
+
+# One row per journal entry per accounting target once the target has answered: the id it
+# gave the document ("posted") or its refusal ("rejected"). The idempotency key is derived from
+# (target, entry key), so a retry after a crash sends the same key and the target deduplicates.
+erp_postings = Table(
+    "erp_postings",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("target", String(40), nullable=False),
+    Column("entry_id", Id, ForeignKey("journal_entries.id"), nullable=False),
+    Column("entry_key", String(250), nullable=False),
+    Column("idempotency_key", String(64), nullable=False),
+    Column("status", String(12), nullable=False),  # posted | rejected
+    Column("document", String(40)),  # JournalEntry, SalesReceipt, ManualJournal, cashSale …
+    Column("target_id", String(120)),
+    Column("message", Text),
+    Column("attempts", Integer, nullable=False, default=1),
+    Column("posted_at", UtcDateTime, nullable=False),
+    UniqueConstraint("target", "entry_id", name="uq_erp_postings_target_entry"),
+)
+
+# OAuth2 tokens of accounting targets: refresh tokens rotate, so the latest must be kept.
+erp_tokens = Table(
+    "erp_tokens",
+    metadata,
+    Column("target", String(40), primary_key=True),
+    Column("access_token", Text),
+    Column("refresh_token", Text),
+    Column("expires_at", UtcDateTime),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# A closed period: no entry may be dated inside it any more; a later correction (a late refund,
+# a reversal) is dated into the first open day instead.
+closed_periods = Table(
+    "closed_periods",
+    metadata,
+    Column("period", String(10), primary_key=True),  # "2026-10"
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=False),
+    Column("closed_at", UtcDateTime, nullable=False),
+    Column("closed_by", String(80)),
 )
 
 # -- money: expected receipts, settlements, bank lines, reconciliation ----------------------

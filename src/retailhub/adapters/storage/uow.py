@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from retailhub.adapters.storage.buffer import WriteBuffer
 from retailhub.adapters.storage.catalog_repo import CatalogCache, SqlCatalogRepository
+from retailhub.adapters.storage.erp_repo import SqlErpPostingRepository
 from retailhub.adapters.storage.exceptions_repo import SqlExceptionRepository
 from retailhub.adapters.storage.ids import IdAllocator
 from retailhub.adapters.storage.inbox_repo import SqlInboxRepository
@@ -45,6 +46,7 @@ class SqlUnitOfWork:
         self.settlements = SqlSettlementRepository(self.conn, self.buffer, self.ids)
         self.registers = SqlRegisterRepository(self.conn, self.buffer)
         self.prices = SqlPriceRepository(self.conn, self.buffer)
+        self.erp = SqlErpPostingRepository(self.conn)
         return self
 
     def __exit__(self, *exc: object) -> None:

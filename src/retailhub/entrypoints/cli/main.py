@@ -26,6 +26,7 @@ from retailhub.entrypoints.cli.common import (
     progress_bar,
     state,
 )
+from retailhub.entrypoints.cli.erp import erp_app
 from retailhub.entrypoints.cli.exceptions import exceptions_app
 from retailhub.entrypoints.cli.ledger import ledger_app
 from retailhub.entrypoints.cli.money import bank_app, reconcile_command, settlements_app
@@ -53,6 +54,7 @@ app.add_typer(bank_app, name="bank")
 app.add_typer(pos_app, name="pos")
 app.add_typer(reports_app, name="reports")
 app.add_typer(close_app, name="close")
+app.add_typer(erp_app, name="erp")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(prices_app, name="prices")
 app.add_typer(channels_app, name="channels")
