@@ -53,6 +53,8 @@ class JournalEntry:
     lines: tuple[JournalLine, ...]
     rule: str
     reverses: str | None = None  # idempotency key of the entry this one reverses
+    # The posting rule (and rules-file version) that produced it, for audit: "web_sale@2026-01-01 v3".
+    rule_version: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         residual = residuals(self.lines)

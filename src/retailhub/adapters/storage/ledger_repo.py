@@ -69,6 +69,7 @@ class SqlLedgerRepository:
                 "event": entry.source.event,
                 "rule": entry.rule,
                 "reverses": entry.reverses,
+                "rule_version": entry.rule_version,
                 "inbox_id": inbox_id,
                 "posted_at": at,
                 "lines": [
