@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from retailhub.config_rules import RulesError, TomlLines, parse_posting_rules
 from retailhub.domain.accounts import ChartOfAccounts
 from retailhub.domain.availability import (
     AtpRule,
@@ -26,7 +27,8 @@ from retailhub.domain.availability import (
 from retailhub.domain.catalog import Location, LocationKind
 from retailhub.domain.money import MoneyError, to_minor
 from retailhub.domain.payments import gateway_key
-from retailhub.domain.posting import PostingPolicy, Recognition
+from retailhub.domain.posting import PostingPolicy
+from retailhub.domain.posting_rules import Recognition, RuleBook, TxType
 from retailhub.domain.problems import ProblemType
 from retailhub.services.rules import HubRules
 
@@ -48,6 +50,8 @@ class ChannelConfig:
     recognise_revenue_at: Recognition = Recognition.AT_FULFILMENT
     posting: str = "transaction"  # or "daily_summary": one entry per store and business day
     safety_stock: SafetyRule | None = None  # the channel's default, over location defaults
+    # web | pos | marketplace: which sale rule ([[posting_rules.rule]] type) its orders follow.
+    kind: str = "web"
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,7 @@ class Settings:
     # [erp.<target>]: accounting targets (quickbooks, xero, netsuite, business_central), their
     # endpoints, credentials (``*_env`` keys read from the environment) and account mappings.
     erp: dict[str, dict[str, Any]] = field(default_factory=dict)
+    posting_rules: RuleBook = field(default_factory=RuleBook)  # [posting_rules]
 
     def safety_stock(self) -> SafetyStock | None:
         """Safety stock from ``[safety_stock]`` and the channels' defaults; None when none is
@@ -161,6 +166,8 @@ class Settings:
         policy = PostingPolicy(
             accounts=self.accounts,
             recognition={c.name: c.recognise_revenue_at for c in self.channels.values()},
+            book=self.posting_rules,
+            sale_types={c.name: SALE_TYPE_OF_KIND[c.kind] for c in self.channels.values()},
         )
         return HubRules(
             posting=policy,
@@ -190,14 +197,16 @@ def load(path: Path | str = DEFAULT_CONFIG) -> Settings:
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: not found (run `retailhub init` to create one)")
+    text = path.read_text()
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
-    return parse(data, path)
+    return parse(data, path, text)
 
 
-def parse(data: dict[str, Any], path: Path | None = None) -> Settings:
+def parse(data: dict[str, Any], path: Path | None = None, text: str | None = None) -> Settings:
+    """Settings from parsed TOML; ``text`` (the file itself) lets errors name their line."""
     where = str(path or "config")
     company = data.get("company", {})
     locations = tuple(_location(i, raw, where) for i, raw in enumerate(data.get("locations", [])))
@@ -245,6 +254,7 @@ def parse(data: dict[str, Any], path: Path | None = None) -> Settings:
         exception_policy=_exception_policy(data.get("exceptions", {}), where),
         alert_webhooks=_alerts(data.get("alerts", {}), where),
         erp=_erp(data.get("erp", {}), where),
+        posting_rules=_posting_rules(data.get("posting_rules", {}), where, text, channels),
         **_safety_stock(data.get("safety_stock", {}), codes, where),
         gift_card_breakage_rate=_rate(
             data.get("gift_cards", {}).get("breakage_rate", "0"),
@@ -252,6 +262,37 @@ def parse(data: dict[str, Any], path: Path | None = None) -> Settings:
             where,
         ),
     )
+
+
+SALE_TYPE_OF_KIND = {
+    "web": TxType.WEB_SALE,
+    "pos": TxType.POS_SALE,
+    "marketplace": TxType.MARKETPLACE_SALE,
+}
+
+
+def _posting_rules(
+    raw: dict[str, Any], where: str, text: str | None, channels: dict[str, ChannelConfig]
+) -> RuleBook:
+    try:
+        return parse_posting_rules(raw, where, TomlLines(text), channels)
+    except RulesError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _channel_kind(name: str, raw: dict[str, Any], where: str) -> str:
+    """Explicit ``kind``, else a POS-like channel (``pos*`` or posted as daily summaries) is
+    ``pos`` and the rest ``web``."""
+    if "kind" in raw:
+        kind = str(raw["kind"])
+        if kind not in SALE_TYPE_OF_KIND:
+            raise ConfigError(
+                f"{where}: [channels.{name}] kind must be one of {', '.join(SALE_TYPE_OF_KIND)}"
+            )
+        return kind
+    if name.startswith("pos") or raw.get("posting") == "daily_summary":
+        return "pos"
+    return "web"
 
 
 ERP_TARGETS = ("quickbooks", "xero", "netsuite", "business_central")
@@ -316,10 +357,11 @@ def _channel(name: str, raw: dict[str, Any], codes: set[str], where: str) -> Cha
         if code not in codes:
             raise ConfigError(f"{where}: [channels.{name}] refers to unknown location {code!r}")
     try:
-        recognition = Recognition(raw.get("recognise_revenue_at", "fulfilment"))
+        recognition = Recognition.parse(raw.get("recognise_revenue_at", "fulfilment"))
     except ValueError as exc:
         raise ConfigError(
-            f"{where}: [channels.{name}] recognise_revenue_at must be 'order' or 'fulfilment'"
+            f"{where}: [channels.{name}] recognise_revenue_at must be 'order', 'fulfilment' "
+            "or 'delivery' (shipments when delivered, pickups when handed over)"
         ) from exc
     try:
         backorders = Backorders.parse(
@@ -343,6 +385,7 @@ def _channel(name: str, raw: dict[str, Any], codes: set[str], where: str) -> Cha
             recognition,
             posting,
             safety,
+            _channel_kind(name, raw, where),
         )
     except ValueError as exc:  # a location listed twice
         raise ConfigError(f"{where}: [channels.{name}] {exc}") from None

@@ -29,6 +29,11 @@ def account_component(text: str) -> str:
     return "-".join(w[0].upper() + w[1:] for w in words)
 
 
+def is_gift_card(gateway: str | None) -> bool:
+    """Shopify names the gift-card gateway ``gift_card``; POS feeds say "gift card"."""
+    return (gateway or "").strip().lower().replace(" ", "_") == "gift_card"
+
+
 def account_type(account: str) -> AccountType:
     return AccountType(account.split(":", 1)[0])
 
@@ -79,7 +84,7 @@ class ChartOfAccounts:
         name = (gateway or "unknown").strip()
         if name in self.gateways:
             return self.gateways[name]
-        if name.lower().replace(" ", "_") == "gift_card":
+        if is_gift_card(name):
             return self.gift_cards
         return f"{self.clearing}:{account_component(name)}"
 

@@ -87,7 +87,7 @@ class EntryBuilder:
     currency: str
     channel: str | None = None
     location: str | None = None
-    _amounts: dict[tuple[str, str | None, str | None, str | None], int] = field(
+    _amounts: dict[tuple[str, str | None, str | None, str | None, str | None], int] = field(
         default_factory=dict
     )
 
@@ -109,6 +109,7 @@ class EntryBuilder:
             memo,
             dims.get("location", self.location),
             dims.get("channel", self.channel),
+            dims.get("brand"),
         )
         self._amounts[key] = self._amounts.get(key, 0) + amount
 
@@ -116,8 +117,10 @@ class EntryBuilder:
         self, entry_date: date, memo: str, source: SourceRef, rule: str
     ) -> JournalEntry | None:
         lines = tuple(
-            JournalLine(account, amount, self.currency, memo=line_memo, location=loc, channel=ch)
-            for (account, line_memo, loc, ch), amount in self._amounts.items()
+            JournalLine(
+                account, amount, self.currency, memo=line_memo, location=loc, channel=ch, brand=br
+            )
+            for (account, line_memo, loc, ch, br), amount in self._amounts.items()
             if amount != 0
         )
         if not lines:

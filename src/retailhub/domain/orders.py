@@ -76,6 +76,7 @@ class OrderLine:
     variant: ExternalRef | None = None
     gift_card: bool = False
     requires_shipping: bool = True
+    brand: str | None = None  # the product's brand (Shopify's ``vendor``): a ledger dimension
 
     @property
     def gross(self) -> int:

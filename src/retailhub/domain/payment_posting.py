@@ -27,6 +27,7 @@ from retailhub.domain.ledger import EntryBuilder, JournalEntry, SourceRef
 from retailhub.domain.money import scale
 from retailhub.domain.payments import ExpectedReceipt, PaymentKind, Tender
 from retailhub.domain.posting import CostLine, PostingPolicy, cost_of_sales
+from retailhub.domain.posting_rules import TxType
 from retailhub.domain.returns import RefundTender
 from retailhub.domain.settlements import LineKind, Settlement
 
@@ -44,13 +45,15 @@ def tender_capture(
     name: str,
 ) -> JournalEntry | None:
     """Money taken for a sale, tender by tender, into customer deposits."""
-    acc = policy.accounts
+    rule = policy.rule(policy.sale_type(channel), on, channel)
+    acc = rule.accounts
     b = EntryBuilder(currency, channel=channel, location=location)
     for t in tenders:
-        b.debit(acc.clearing_for(t.gateway), t.amount, t.method.value)
+        b.debit(policy.tender_account(acc, t.gateway, on, channel), t.amount, t.method.value)
     b.credit(acc.customer_deposits, sum(t.amount for t in tenders))
     total = sum(t.amount for t in tenders)
-    return b.build(on, f"Payment captured for order {name}", source, f"capture:{total}")
+    memo = f"Payment captured for order {name}"
+    return rule.finish(b.build(on, memo, source, f"capture:{total}"))
 
 
 def breakage(
@@ -66,25 +69,28 @@ def breakage(
     if rate <= 0 or redeemed <= 0:
         return None
     amount = scale(redeemed, rate / (1 - rate))
-    acc = policy.accounts
+    rule = policy.rule(TxType.GIFT_CARD_BREAKAGE, on, channel)
+    acc = rule.accounts
     b = EntryBuilder(currency, channel=channel)
     b.debit(acc.gift_cards, amount)
     b.credit(acc.gift_card_breakage, amount)
-    return b.build(on, "Gift card breakage (proportional method)", source, f"breakage:{redeemed}")
+    memo = "Gift card breakage (proportional method)"
+    return rule.finish(b.build(on, memo, source, f"breakage:{redeemed}"))
 
 
 def chargeback(
     receipt: ExpectedReceipt, policy: PostingPolicy, on: date, source: SourceRef
 ) -> JournalEntry | None:
     """A dispute opened (money out of clearing to expense) or won (the reverse)."""
-    acc = policy.accounts
+    rule = policy.rule(TxType.CHARGEBACK, on)
+    acc = rule.accounts
     b = EntryBuilder(receipt.currency)
     lost = -receipt.amount  # a chargeback is negative, a reversal positive
     b.debit(acc.chargebacks, lost, receipt.transaction_id)
     b.credit(acc.clearing_for(receipt.gateway), lost)
     won = receipt.kind is PaymentKind.CHARGEBACK_REVERSAL
     memo = f"{'Chargeback reversed' if won else 'Chargeback'} {receipt.transaction_id or ''}"
-    return b.build(on, memo.strip(), source, receipt.kind.value)
+    return rule.finish(b.build(on, memo.strip(), source, receipt.kind.value))
 
 
 def settlement_account(acc: ChartOfAccounts, kind: LineKind, gateway: str) -> str:
@@ -124,7 +130,8 @@ def cash_movement(
     source: SourceRef,
 ) -> JournalEntry | None:
     """Paid in (+): from the safe into the drawer. Paid out (−): drawer cash spent."""
-    acc = policy.accounts
+    rule = policy.rule(TxType.CASH, on, channel)
+    acc = rule.accounts
     b = EntryBuilder(currency, channel=channel, location=location)
     b.debit(acc.clearing_for(CASH), amount, reason)
     if amount > 0:
@@ -132,7 +139,7 @@ def cash_movement(
     else:
         b.credit(acc.cash_paid_out, amount, reason)
     kind = "paid in" if amount > 0 else "paid out"
-    return b.build(on, f"Cash {kind}: {reason}", source, "cash-movement")
+    return rule.finish(b.build(on, f"Cash {kind}: {reason}", source, "cash-movement"))
 
 
 def over_short(
@@ -145,12 +152,13 @@ def over_short(
     source: SourceRef,
 ) -> JournalEntry | None:
     """Counted less expected: over (+) adds to the drawer's cash, short (−) is an expense."""
-    acc = policy.accounts
+    rule = policy.rule(TxType.CASH, on, channel)
+    acc = rule.accounts
     b = EntryBuilder(currency, channel=channel, location=location)
     b.debit(acc.clearing_for(CASH), difference)
     b.credit(acc.cash_over_short, difference)
     word = "over" if difference > 0 else "short"
-    return b.build(on, f"Cash {word} at end of day", source, "over-short")
+    return rule.finish(b.build(on, f"Cash {word} at end of day", source, "over-short"))
 
 
 def unlinked_return(
@@ -166,7 +174,8 @@ def unlinked_return(
     name: str,
 ) -> JournalEntry | None:
     """A return with no original sale: revenue and tax reversed at the register's prices."""
-    acc = policy.accounts
+    rule = policy.rule(TxType.RETURN, on, channel)
+    acc = rule.accounts
     b = EntryBuilder(currency, channel=channel, location=location)
     b.debit(acc.sales, refunded_goods)
     owed = refunded_goods
@@ -175,10 +184,11 @@ def unlinked_return(
         owed += amount
     paid = 0
     for t in tenders:
-        b.credit(acc.clearing_for(t.gateway), t.amount, t.method.value)
+        b.credit(policy.tender_account(acc, t.gateway, on, channel), t.amount, t.method.value)
         paid += t.amount
     b.credit(acc.refund_adjustments, owed - paid)
-    return b.build(on, f"Return {name} without original sale", source, "unlinked-return")
+    memo = f"Return {name} without original sale"
+    return rule.finish(b.build(on, memo, source, "unlinked-return"))
 
 
 def restock_cost(

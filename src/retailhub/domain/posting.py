@@ -23,30 +23,74 @@ exact amounts, and the totals do not depend on the order the facts arrived in.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
-from enum import StrEnum
 
-from retailhub.domain.accounts import ChartOfAccounts
+from retailhub.domain.accounts import ChartOfAccounts, is_gift_card
 from retailhub.domain.ledger import EntryBuilder, JournalEntry, SourceRef
 from retailhub.domain.money import allocate, units_share
 from retailhub.domain.orders import Order, OrderLine, ShippingLine
+from retailhub.domain.posting_rules import AppliedRule, PostingRule, Recognition, RuleBook, TxType
 from retailhub.domain.returns import Refund
-
-
-class Recognition(StrEnum):
-    AT_ORDER = "order"
-    AT_FULFILMENT = "fulfilment"
 
 
 @dataclass(frozen=True)
 class PostingPolicy:
+    """The chart of accounts, the posting rules in force, and revenue timing per channel."""
+
     accounts: ChartOfAccounts = field(default_factory=ChartOfAccounts)
     recognition: Mapping[str, Recognition] = field(default_factory=dict)
     default_recognition: Recognition = Recognition.AT_FULFILMENT
+    book: RuleBook = field(default_factory=RuleBook)
+    sale_types: Mapping[str, TxType] = field(default_factory=dict)  # channel -> its sale type
+    _applied: dict[tuple[TxType, PostingRule | None], AppliedRule] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
-    def recognition_for(self, channel: str) -> Recognition:
+    def sale_type(self, channel: str, exchange: bool = False) -> TxType:
+        if exchange:
+            return TxType.EXCHANGE
+        return self.sale_types.get(channel, TxType.WEB_SALE)
+
+    def recognition_for(self, channel: str, ordered_on: date | None = None) -> Recognition:
+        """When revenue is recognised for an order of ``channel`` placed on ``ordered_on``: the
+        order's date decides, so an order never straddles two timings."""
+        if ordered_on is not None:
+            rule = self.book.rule_for(self.sale_type(channel), ordered_on, channel)
+            if rule is not None and rule.recognition is not None:
+                return rule.recognition
         return self.recognition.get(channel, self.default_recognition)
+
+    def rule(self, tx: TxType, on: date, channel: str | None = None) -> AppliedRule:
+        """The accounts (and dimensions) in force for a ``tx`` entry dated ``on``."""
+        found = self.book.rule_for(tx, on, channel)
+        key = (tx, found)
+        applied = self._applied.get(key)
+        if applied is None:
+            accounts = self.accounts
+            if found is not None and found.accounts:
+                # A fresh memo: derived names (clearing per gateway) depend on the bases.
+                accounts = replace(accounts, _derived={}, **dict(found.accounts))  # type: ignore[arg-type]
+            applied = AppliedRule(accounts, found, self.book.version)
+            self._applied[key] = applied
+        return applied
+
+    def for_order(self, order: Order, on: date) -> AppliedRule:
+        exchange = order.exchanged_from is not None
+        return self.rule(self.sale_type(order.channel, exchange), on, order.channel)
+
+    def gift_cards(self, tx: TxType, on: date, channel: str | None) -> str:
+        """The gift-card liability as the issue, redeem or breakage rule in force names it."""
+        return self.rule(tx, on, channel).accounts.gift_cards
+
+    def tender_account(
+        self, acc: ChartOfAccounts, gateway: str | None, on: date, channel: str
+    ) -> str:
+        """Where a tender's money is: the gateway's clearing account, or for a gift card the
+        liability the redeem rule names (paying with a gift card is its redemption)."""
+        if is_gift_card(gateway):
+            return self.gift_cards(TxType.GIFT_CARD_REDEEM, on, channel)
+        return acc.clearing_for(gateway)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +120,12 @@ class LineSlice:
 
 
 def _credit_line_revenue(
-    b: EntryBuilder, acc: ChartOfAccounts, s: LineSlice, taxes_included: bool, sign: int
+    b: EntryBuilder,
+    acc: ChartOfAccounts,
+    gift_cards: str,
+    s: LineSlice,
+    taxes_included: bool,
+    sign: int,
 ) -> int:
     """Credit revenue, discount and tax for a slice (sign=-1 reverses); returns customer-paid amount."""
     line = s.line
@@ -86,11 +135,11 @@ def _credit_line_revenue(
     tax_total = sum(a for _, a in taxes)
     revenue = gross - (tax_total if taxes_included else 0)
     # One line per account and dimension, not per SKU: the order lines are the sub-ledger.
-    if line.gift_card:
-        b.credit(acc.gift_cards, sign * (revenue - discount))
+    if line.gift_card:  # selling a gift card is issuing one: a liability, not revenue
+        b.credit(gift_cards, sign * (revenue - discount))
     else:
-        b.credit(acc.sales, sign * revenue)
-        b.debit(acc.discounts, sign * discount)
+        b.credit(acc.sales, sign * revenue, brand=line.brand)
+        b.debit(acc.discounts, sign * discount, brand=line.brand)
     for jurisdiction, amount in taxes:
         b.credit(acc.sales_tax_for(jurisdiction), sign * amount)
     return gross - discount + (0 if taxes_included else tax_total)
@@ -114,11 +163,13 @@ def payment_capture(
     order: Order, amount: int, policy: PostingPolicy, on: date, source: SourceRef
 ) -> JournalEntry | None:
     """Money captured from the customer into the gateway's clearing account (``amount`` may be a delta)."""
-    acc = policy.accounts
+    rule = policy.for_order(order, on)
+    acc = rule.accounts
     b = EntryBuilder(order.currency, channel=order.channel)
-    b.debit(acc.clearing_for(order.gateway), amount)
+    b.debit(policy.tender_account(acc, order.gateway, on, order.channel), amount)
     b.credit(acc.customer_deposits, amount)
-    return b.build(on, f"Payment captured for order {order.name}", source, f"capture:{amount}")
+    memo = f"Payment captured for order {order.name}"
+    return rule.finish(b.build(on, memo, source, f"capture:{amount}"))
 
 
 def revenue(
@@ -132,13 +183,15 @@ def revenue(
     rule: str = "revenue",
 ) -> JournalEntry | None:
     """Recognise revenue for delivered (or, at-order, ordered) units out of customer deposits."""
-    acc = policy.accounts
+    applied = policy.for_order(order, on)
+    acc = applied.accounts
+    gift_cards = policy.gift_cards(TxType.GIFT_CARD_ISSUE, on, order.channel)
     b = EntryBuilder(order.currency, channel=order.channel, location=location)
-    paid = sum(_credit_line_revenue(b, acc, s, order.taxes_included, 1) for s in slices)
+    paid = sum(_credit_line_revenue(b, acc, gift_cards, s, order.taxes_included, 1) for s in slices)
     if include_shipping:
         paid += _credit_shipping(b, acc, order.shipping_lines, order.taxes_included)
     b.debit(acc.customer_deposits, paid)
-    return b.build(on, f"Revenue recognised for order {order.name}", source, rule)
+    return applied.finish(b.build(on, f"Revenue recognised for order {order.name}", source, rule))
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +212,8 @@ def cost_of_sales(
     reverse: bool = False,
 ) -> JournalEntry | None:
     """Goods out at cost: Dr COGS, Cr inventory (reversed for units restocked on return)."""
-    acc = policy.accounts
+    rule = policy.rule(TxType.RETURN if reverse else policy.sale_type(channel), on, channel)
+    acc = rule.accounts
     b = EntryBuilder(currency, channel=channel)
     for c in lines:
         value = c.units * c.unit_cost
@@ -170,7 +224,7 @@ def cost_of_sales(
             b.debit(acc.cogs, value, location=c.location)
             b.credit(acc.inventory, value, location=c.location)
     memo = "Cost of goods returned to stock" if reverse else "Cost of goods sold"
-    return b.build(on, memo, source, "cogs-reversal" if reverse else "cogs")
+    return rule.finish(b.build(on, memo, source, "cogs-reversal" if reverse else "cogs"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,20 +241,24 @@ def refund(
     order: Order, r: Refund, ctx: RefundContext, policy: PostingPolicy, on: date, source: SourceRef
 ) -> JournalEntry | None:
     """The refund in the original sale's context; see the module docstring for the rule."""
-    acc = policy.accounts
+    rule = policy.rule(TxType.RETURN, on, order.channel)
+    acc = rule.accounts
+    gift_cards = policy.gift_cards(TxType.GIFT_CARD_ISSUE, on, order.channel)
     b = EntryBuilder(order.currency, channel=order.channel, location=ctx.location)
     owed = 0
     for s in ctx.reversed_slices:
-        owed += _credit_line_revenue(b, acc, s, order.taxes_included, -1)
+        owed += _credit_line_revenue(b, acc, gift_cards, s, order.taxes_included, -1)
     for s in ctx.deposit_slices:
         paid = s.customer_paid(order.taxes_included)
         b.debit(acc.customer_deposits, paid)
         owed += paid
     owed += _debit_shipping_refund(b, acc, order, r, ctx.shipping_recognised)
     for tender in r.tenders:
-        b.credit(acc.clearing_for(tender.gateway), tender.amount, tender.method.value)
+        account = policy.tender_account(acc, tender.gateway, on, order.channel)
+        b.credit(account, tender.amount, tender.method.value)
     b.credit(acc.refund_adjustments, owed - r.refunded_to_customer)
-    return b.build(on, f"Refund {r.refund_id} on order {order.name}", source, "refund")
+    memo = f"Refund {r.refund_id} on order {order.name}"
+    return rule.finish(b.build(on, memo, source, "refund"))
 
 
 def _debit_shipping_refund(

@@ -18,6 +18,7 @@ from datetime import date, datetime
 
 from retailhub.domain.ledger import EntryBuilder, JournalEntry, SourceRef
 from retailhub.domain.posting import PostingPolicy
+from retailhub.domain.posting_rules import TxType
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,34 +66,37 @@ def inventory_accuracy(counts: list[CycleCount]) -> float | None:
 def shipped_entry(
     t: Transfer, unit_cost: int, currency: str, policy: PostingPolicy, on: date
 ) -> JournalEntry | None:
-    acc = policy.accounts
+    rule = policy.rule(TxType.TRANSFER, on)
+    acc = rule.accounts
     b = EntryBuilder(currency)
     value = t.quantity * unit_cost
     b.debit(acc.inventory_in_transit, value, t.sku, location=t.destination)
     b.credit(acc.inventory, value, t.sku, location=t.source)
     memo = f"Transfer {t.reference}: {t.quantity} {t.sku} {t.source} → {t.destination}"
-    return b.build(on, memo, SourceRef("transfer", t.reference), "shipped")
+    return rule.finish(b.build(on, memo, SourceRef("transfer", t.reference), "shipped"))
 
 
 def received_entry(
     t: Transfer, received: int, unit_cost: int, currency: str, policy: PostingPolicy, on: date
 ) -> JournalEntry | None:
-    acc = policy.accounts
+    rule = policy.rule(TxType.TRANSFER, on)
+    acc = rule.accounts
     b = EntryBuilder(currency, location=t.destination)
     b.debit(acc.inventory, received * unit_cost, t.sku)
     b.debit(acc.inventory_adjustments, (t.quantity - received) * unit_cost, "shrink in transit")
     b.credit(acc.inventory_in_transit, t.quantity * unit_cost, t.sku)
     memo = f"Transfer {t.reference} received: {received} of {t.quantity} {t.sku}"
-    return b.build(on, memo, SourceRef("transfer", t.reference), "received")
+    return rule.finish(b.build(on, memo, SourceRef("transfer", t.reference), "received"))
 
 
 def count_entry(
     c: CycleCount, unit_cost: int, currency: str, policy: PostingPolicy, on: date
 ) -> JournalEntry | None:
-    acc = policy.accounts
+    rule = policy.rule(TxType.INVENTORY_ADJUSTMENT, on)
+    acc = rule.accounts
     b = EntryBuilder(currency, location=c.location)
     value = c.difference * unit_cost
     b.debit(acc.inventory, value, c.sku)
     b.credit(acc.inventory_adjustments, value, c.reason)
     memo = f"Cycle count of {c.sku} at {c.location}: {c.counted} counted, {c.expected} booked"
-    return b.build(on, memo, SourceRef("count", c.reference), "count")
+    return rule.finish(b.build(on, memo, SourceRef("count", c.reference), "count"))

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from retailhub.domain import inventory
 from retailhub.domain.ledger import EntryBuilder, SourceRef
+from retailhub.domain.posting_rules import TxType
 from retailhub.services.ports import UnitOfWork
 from retailhub.services.rules import HubRules
 
@@ -31,16 +32,19 @@ def receive_stock(
         raise KeyError(f"unknown SKU {sku!r}")
     quantity = item.base_units(quantity, uom)  # a case of 12 received is 12 eaches on hand
     uow.inventory.record([inventory.receipt(sku, location, quantity, at, reference)], None)
-    acc = rules.posting.accounts
+    rule = rules.posting.rule(TxType.INVENTORY_ADJUSTMENT, at.date())
+    acc = rule.accounts
     b = EntryBuilder(item.unit_cost.currency, location=location)
     value = quantity * item.unit_cost.amount
     b.debit(acc.inventory, value, sku)
     b.credit(counter_account or acc.opening_balances, value, sku)
-    entry = b.build(
-        at.date(),
-        f"Stock received: {quantity} {sku} at {location}",
-        SourceRef("receipt", reference),
-        f"receipt:{sku}:{location}",
+    entry = rule.finish(
+        b.build(
+            at.date(),
+            f"Stock received: {quantity} {sku} at {location}",
+            SourceRef("receipt", reference),
+            f"receipt:{sku}:{location}",
+        )
     )
     if entry is not None:
         uow.ledger.post(entry, None, at)

@@ -40,9 +40,7 @@ class SqlChannelLevels:
             sold_on = queries.item_channels(conn, sku)
             items = {
                 r.system: r.external_id
-                for r in conn.execute(
-                    select(item_identities).where(item_identities.c.sku == sku)
-                )
+                for r in conn.execute(select(item_identities).where(item_identities.c.sku == sku))
                 if ITEM_KIND.get(r.system) == r.kind
             }
             places: dict[tuple[str, str], str] = {

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from retailhub.domain.ledger import JournalEntry, SourceRef
-from retailhub.domain.orders import ExternalRef
+from retailhub.domain.orders import ExternalRef, Order
+from retailhub.domain.posting_rules import Recognition
 from retailhub.domain.problems import Blocked, Problem, ProblemType, Waiting
 from retailhub.services.ports import OrderRecord, UnitOfWork
 from retailhub.services.rules import HubRules
@@ -78,6 +79,11 @@ class ApplyContext:
     def put_right(self, problem_type: ProblemType, subject: str) -> None:
         """An advisory problem about ``subject`` no longer holds (the drawer balances now)."""
         self.settled.append((problem_type.value, subject))
+
+
+def recognition_of(order: Order, ctx: ApplyContext) -> Recognition:
+    """When this order's revenue is recognised: the rule in force on the day it was placed."""
+    return ctx.rules.posting.recognition_for(order.channel, ctx.day(order.created_at))
 
 
 def order_key(source: str, order_id: str) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from retailhub.domain import inventory, posting
 from retailhub.domain.events import FulfilmentReported
 from retailhub.domain.orders import DeliveryMethod, Fulfilment, FulfilmentKind
-from retailhub.domain.posting import CostLine, LineSlice, Recognition
+from retailhub.domain.posting import CostLine, LineSlice
+from retailhub.domain.posting_rules import Recognition
 from retailhub.domain.problems import Blocked, Problem, ProblemType
-from retailhub.services.handlers.context import ApplyContext, order_key
+from retailhub.services.handlers.context import ApplyContext, order_key, recognition_of
 from retailhub.services.handlers.stock import record_sales, settle
 from retailhub.services.ports import OrderRecord
 
@@ -42,7 +43,7 @@ def apply_fulfilment(record: OrderRecord, f: Fulfilment, ctx: ApplyContext) -> N
                 )
             )
 
-    at_fulfilment = ctx.rules.posting.recognition_for(order.channel) is Recognition.AT_FULFILMENT
+    at_fulfilment = recognition_of(order, ctx) is Recognition.AT_FULFILMENT
     slices, costs, sales = [], [], []
     ref = f"fulfilment:{order.source}:{f.fulfilment_id}"
     for fl in f.lines:

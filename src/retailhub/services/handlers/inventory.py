@@ -12,6 +12,7 @@ from __future__ import annotations
 from retailhub.domain import inventory
 from retailhub.domain.events import InventoryLevelReported
 from retailhub.domain.ledger import EntryBuilder
+from retailhub.domain.posting_rules import TxType
 from retailhub.domain.problems import Blocked, Problem, ProblemType
 from retailhub.services.handlers.context import ApplyContext
 
@@ -66,15 +67,19 @@ def inventory_level_reported(event: InventoryLevelReported, ctx: ApplyContext) -
     item = ctx.uow.catalog.item(sku)
     if item is None or item.unit_cost.amount == 0:
         return
-    acc = ctx.rules.posting.accounts
+    on = ctx.day(event.updated_at)
+    rule = ctx.rules.posting.rule(TxType.INVENTORY_ADJUSTMENT, on)
+    acc = rule.accounts
     b = EntryBuilder(item.unit_cost.currency, location=location)
     b.debit(acc.inventory, delta * item.unit_cost.amount, sku)
     b.credit(acc.inventory_adjustments, delta * item.unit_cost.amount, sku)
     ctx.post(
-        b.build(
-            ctx.day(event.updated_at),
-            f"Stock count of {sku} at {location}",
-            ctx.source("inventory_level", ref),
-            "count-adjustment",
+        rule.finish(
+            b.build(
+                on,
+                f"Stock count of {sku} at {location}",
+                ctx.source("inventory_level", ref),
+                "count-adjustment",
+            )
         )
     )

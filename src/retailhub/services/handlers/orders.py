@@ -15,9 +15,10 @@ from retailhub.domain.availability import BackorderPolicy
 from retailhub.domain.events import OrderReported
 from retailhub.domain.orders import DeliveryMethod, Order, OrderLine
 from retailhub.domain.payments import TenderMethod
-from retailhub.domain.posting import LineSlice, Recognition
+from retailhub.domain.posting import LineSlice
+from retailhub.domain.posting_rules import Recognition
 from retailhub.domain.problems import Blocked, Problem, ProblemType, Waiting
-from retailhub.services.handlers.context import ApplyContext, order_key
+from retailhub.services.handlers.context import ApplyContext, order_key, recognition_of
 from retailhub.services.handlers.drawers import move_cash
 from retailhub.services.handlers.fulfilments import apply_fulfilment
 from retailhub.services.handlers.payments import capture_receipts, gift_card_breakage
@@ -37,7 +38,7 @@ def order_reported(event: OrderReported, ctx: ApplyContext) -> None:
     order = record.order  # the newest snapshot we hold drives everything below
 
     _capture_payment(record, ctx)
-    if ctx.rules.posting.recognition_for(order.channel) is Recognition.AT_ORDER:
+    if recognition_of(order, ctx) is Recognition.AT_ORDER:
         _recognise_at_order(record, ctx)
     for fulfilment in event.fulfilments:
         _embedded(partial(apply_fulfilment, record, fulfilment, ctx), ctx)

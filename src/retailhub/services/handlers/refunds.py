@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from retailhub.domain import inventory, posting
 from retailhub.domain.events import RefundReported
 from retailhub.domain.inventory import Movement
-from retailhub.domain.posting import CostLine, LineSlice, Recognition, RefundContext
+from retailhub.domain.posting import CostLine, LineSlice, RefundContext
+from retailhub.domain.posting_rules import Recognition
 from retailhub.domain.problems import Blocked, Problem, ProblemType, Waiting
 from retailhub.domain.returns import Disposition, Refund, RefundLine, RefundMethod
-from retailhub.services.handlers.context import ApplyContext, order_key
+from retailhub.services.handlers.context import ApplyContext, order_key, recognition_of
 from retailhub.services.handlers.drawers import move_cash
 from retailhub.services.handlers.payments import refund_receipts
 from retailhub.services.handlers.stock import settle
@@ -44,7 +45,7 @@ def apply_refund(record: OrderRecord, r: Refund, ctx: ApplyContext) -> None:
     order = record.order
     if ctx.uow.orders.refund_exists(record, r.refund_id):
         return
-    at_order = ctx.rules.posting.recognition_for(order.channel) is Recognition.AT_ORDER
+    at_order = recognition_of(order, ctx) is Recognition.AT_ORDER
     plans = _plan(record, r, at_order, ctx)
 
     reversed_slices: list[LineSlice] = []

@@ -154,6 +154,7 @@ def _line(li: p.LineItem, i: int, titles: list[str], currency: str) -> OrderLine
         variant=ExternalRef(SYSTEM, str(li.variant_id)) if li.variant_id else None,
         gift_card=li.gift_card,
         requires_shipping=li.requires_shipping,
+        brand=li.vendor or None,
     )
 
 

@@ -81,6 +81,7 @@ class LineItem(_Shape):
     product_id: int | None = None
     gift_card: bool = False
     requires_shipping: bool = True
+    vendor: str | None = None  # the product's vendor: the brand dimension of revenue lines
     fulfillment_status: str | None = None
     discount_allocations: list[DiscountAllocation] = []
     tax_lines: list[TaxLine] = []
