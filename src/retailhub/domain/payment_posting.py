@@ -93,10 +93,22 @@ def chargeback(
     return rule.finish(b.build(on, memo.strip(), source, receipt.kind.value))
 
 
-def settlement_account(acc: ChartOfAccounts, kind: LineKind, gateway: str) -> str:
+def settlement_account(
+    acc: ChartOfAccounts,
+    kind: LineKind,
+    gateway: str,
+    policy: PostingPolicy | None = None,
+    on: date | None = None,
+) -> str:
+    """The account a settlement line's amount goes to. Fees follow the ``fee`` rule in force
+    and commissions the ``marketplace_commission`` rule (when a policy and date are given)."""
     if kind is LineKind.FEE:
+        if policy is not None and on is not None:
+            acc = policy.rule(TxType.FEE, on).accounts
         return acc.per_gateway(acc.payment_fees, gateway)
     if kind is LineKind.COMMISSION:
+        if policy is not None and on is not None:
+            acc = policy.rule(TxType.MARKETPLACE_COMMISSION, on).accounts
         return acc.per_gateway(acc.commissions, gateway)
     if kind is LineKind.RESERVE:
         return acc.per_gateway(acc.reserves, gateway)
@@ -109,14 +121,16 @@ def settlement(
     s: Settlement, policy: PostingPolicy, on: date, source: SourceRef
 ) -> JournalEntry | None:
     """Clear the gateway's clearing account into the bank, with fees and the rest apart."""
-    acc = policy.accounts
+    rule = policy.rule(TxType.SETTLEMENT, on)
+    acc = rule.accounts
     b = EntryBuilder(s.currency)
     for kind, amount in sorted(s.by_kind().items()):
         # A line's amount is money to the merchant: crediting its account by that amount
         # takes a charge out of clearing and debits a (negative) fee to expense.
-        b.credit(settlement_account(acc, kind, s.gateway), amount, kind.value)
+        b.credit(settlement_account(acc, kind, s.gateway, policy, on), amount, kind.value)
     b.debit(acc.bank, s.total, f"{s.gateway} payout {s.settlement_id}")
-    return b.build(on, f"Settlement {s.gateway} {s.settlement_id}", source, "settlement")
+    memo = f"Settlement {s.gateway} {s.settlement_id}"
+    return rule.finish(b.build(on, memo, source, "settlement"))
 
 
 def cash_movement(

@@ -34,3 +34,16 @@ def expand(paths: list[Path]) -> list[Path]:
     for p in paths:
         out += sorted(p.glob("*.json")) if p.is_dir() else [p]
     return out
+
+
+# The header that identifies each source's deliveries (its signature header).
+_SIGNATURE_HEADERS = {
+    "x-shopify-topic": "shopify",
+    "stripe-signature": "stripe",
+    "x-square-hmacsha256-signature": "square",
+}
+
+
+def source_of(headers: dict[str, str]) -> str:
+    lowered = {k.lower() for k in headers}
+    return next((s for h, s in _SIGNATURE_HEADERS.items() if h in lowered), "unknown")

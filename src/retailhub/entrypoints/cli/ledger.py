@@ -1,4 +1,4 @@
-"""The general ledger: trial balance, exports and daily summaries."""
+"""The general ledger: trial balance, exports, daily summaries and posting previews."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from rich.table import Table
 from retailhub.adapters.exports import ledger as ledger_exports
 from retailhub.adapters.storage import queries
 from retailhub.domain.money import format_minor
+from retailhub.entrypoints.cli.captures import CaptureError, read_capture, source_of
 from retailhub.entrypoints.cli.common import JsonOpt, console, err, open_hub, print_json
+from retailhub.services.preview import Preview, preview_delivery
 from retailhub.services.summaries import summarise
 
 ledger_app = typer.Typer(help="The general ledger.", no_args_is_help=True)
@@ -108,3 +110,99 @@ def summarise_days(
         print_json({"summary_entries": result.entries, "entries_summarised": result.staged})
     else:
         console.print(f"posted {result.entries} summary entries for {result.staged} held entries")
+
+
+@ledger_app.command("preview")
+def ledger_preview(
+    event_file: Annotated[
+        Path,
+        typer.Argument(
+            help="A captured delivery ({topic, headers, body} JSON, as `ingest` reads) or a bare "
+            "channel payload (then give --topic)."
+        ),
+    ],
+    topic: Annotated[
+        str | None, typer.Option(help="The topic of a bare payload, e.g. orders/create.")
+    ] = None,
+    source: Annotated[
+        str, typer.Option(help="The connector of a bare payload: shopify, stripe, square.")
+    ] = "shopify",
+    as_json: JsonOpt = False,
+) -> None:
+    """Show the journal entries a delivery would post, without posting anything.
+
+    The delivery runs through the real translation, posting rules and handlers against the
+    current books, in a transaction that is rolled back. Signatures are not checked (a
+    hand-made file previews too). Exit 1 when the delivery would be blocked or wait.
+    """
+    hub = open_hub()
+    headers, body, found_topic, name = _read_event(event_file, topic, source)
+    connector = hub.sources.get(name)
+    if connector is None:
+        err.print(f"[red]no {name} connector is configured[/red]")
+        raise typer.Exit(2)
+    found_topic = found_topic or connector.topic(headers, body)
+    result = preview_delivery(
+        hub.uow, connector, found_topic, body, hub.settings.rules(), hub.clock()
+    )
+    if as_json:
+        print_json(result.as_dict())
+    else:
+        _print_preview(result)
+    if result.blocked or result.waiting_on:
+        raise typer.Exit(1)
+
+
+def _read_event(
+    path: Path, topic: str | None, source: str
+) -> tuple[dict[str, str], bytes, str | None, str]:
+    if not path.exists():
+        err.print(f"[red]{path}: not found[/red]")
+        raise typer.Exit(2)
+    try:
+        headers, body = read_capture(path)
+        return headers, body, topic, source_of(headers)
+    except CaptureError:
+        pass
+    if topic is None:
+        err.print(f"[red]{path} is a bare payload: give its --topic (e.g. orders/create)[/red]")
+        raise typer.Exit(2)
+    return {}, path.read_bytes(), topic, source
+
+
+def _print_preview(result: Preview) -> None:
+    if result.blocked:
+        console.print(
+            f"[red]would be refused[/red] ({result.blocked.type.value}): {result.blocked.reason}"
+        )
+    if result.waiting_on:
+        console.print(f"[yellow]would wait[/yellow] for {result.waiting_on} to arrive first")
+    for p in result.problems:
+        console.print(f"[yellow]would raise[/yellow] {p.type.value}: {p.reason}")
+    if not result.entries and not (result.blocked or result.waiting_on):
+        console.print("would post nothing (already applied, or nothing to post)")
+    for e in result.entries:
+        entry = e.entry
+        held = " [dim](held for the daily summary)[/dim]" if e.held_for_summary else ""
+        table = Table(
+            "account",
+            "debit",
+            "credit",
+            "channel",
+            "location",
+            "brand",
+            "memo",
+            title=f"{entry.entry_date} {entry.memo}{held}",
+            caption=f"{entry.key} · rule {entry.rule_version or 'default'}",
+        )
+        for line in entry.lines:
+            table.add_row(
+                line.account,
+                format_minor(line.debit, line.currency) if line.debit else "",
+                format_minor(line.credit, line.currency) if line.credit else "",
+                line.channel or "",
+                line.location or "",
+                line.brand or "",
+                line.memo or "",
+            )
+        console.print(table)

@@ -15,7 +15,7 @@ from retailhub.adapters.storage.readiness import check_all
 from retailhub.bootstrap import DEFAULT_DB_URL, make_engine, utc_now
 from retailhub.domain.money import format_minor
 from retailhub.entrypoints.cli.alerts import alerts_app
-from retailhub.entrypoints.cli.captures import CaptureError, expand, read_capture
+from retailhub.entrypoints.cli.captures import CaptureError, expand, read_capture, source_of
 from retailhub.entrypoints.cli.close import close_app
 from retailhub.entrypoints.cli.common import (
     JsonOpt,
@@ -183,7 +183,7 @@ def ingest(
     def store(uow: Any) -> None:
         by_source: dict[str, list[tuple[dict[str, str], bytes]]] = {}
         for headers, body in chunk:
-            by_source.setdefault(_source_of(headers), []).append((headers, body))
+            by_source.setdefault(source_of(headers), []).append((headers, body))
         for name, deliveries in by_source.items():
             for receipt in receive_many(uow, hub.sources[name], deliveries, hub.clock()):
                 counts[receipt.status] += 1
@@ -200,7 +200,7 @@ def ingest(
                 err.print(f"[yellow]skipped[/yellow] {exc}")
                 counts["unreadable"] += 1
                 continue
-            if _source_of(headers) not in hub.sources:
+            if source_of(headers) not in hub.sources:
                 err.print(f"[yellow]skipped[/yellow] {path}: no connector for its headers")
                 counts["unreadable"] += 1
                 continue
@@ -220,19 +220,6 @@ def ingest(
         print_json(result)
     else:
         console.print(result)
-
-
-# The header that identifies each source's deliveries (its signature header).
-_SIGNATURE_HEADERS = {
-    "x-shopify-topic": "shopify",
-    "stripe-signature": "stripe",
-    "x-square-hmacsha256-signature": "square",
-}
-
-
-def _source_of(headers: dict[str, str]) -> str:
-    lowered = {k.lower() for k in headers}
-    return next((s for h, s in _SIGNATURE_HEADERS.items() if h in lowered), "unknown")
 
 
 @app.command()
