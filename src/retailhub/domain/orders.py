@@ -169,6 +169,12 @@ class Fulfilment:
     occurred_at: datetime
     status: str = "success"
     tracking_number: str | None = None
+    shipment_status: str | None = None  # the carrier's: "in_transit", "delivered" …
+    delivered_at: datetime | None = None  # when the carrier reported it delivered
+
+    @property
+    def delivered(self) -> bool:
+        return self.delivered_at is not None
 
     @property
     def counts(self) -> bool:

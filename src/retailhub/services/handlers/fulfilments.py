@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from retailhub.domain import inventory, posting
 from retailhub.domain.events import FulfilmentReported
 from retailhub.domain.orders import DeliveryMethod, Fulfilment, FulfilmentKind
@@ -23,7 +25,10 @@ def fulfilment_reported(event: FulfilmentReported, ctx: ApplyContext) -> None:
 def apply_fulfilment(record: OrderRecord, f: Fulfilment, ctx: ApplyContext) -> None:
     """Apply one fulfilment once. Validates everything before changing any counter."""
     order = record.order
+    recognition = recognition_of(order, ctx)
     if ctx.uow.orders.fulfilment_exists(record, f.fulfilment_id):
+        if recognition is Recognition.AT_PICKUP_OR_DELIVERY and f.delivered:
+            recognise_delivered(record, f, ctx)
         return
     location = _fulfilment_location(record, f, ctx)
     kind = _kind(order.delivery)
@@ -43,7 +48,12 @@ def apply_fulfilment(record: OrderRecord, f: Fulfilment, ctx: ApplyContext) -> N
                 )
             )
 
-    at_fulfilment = recognition_of(order, ctx) is Recognition.AT_FULFILMENT
+    # Revenue now: at fulfilment; or, with pickup/delivery timing, at a pickup's handover (the
+    # fulfilment is the handover) or a shipment already reported delivered.
+    at_fulfilment = recognition is Recognition.AT_FULFILMENT or (
+        recognition is Recognition.AT_PICKUP_OR_DELIVERY
+        and (kind is FulfilmentKind.PICKUP or f.delivered)
+    )
     slices, costs, sales = [], [], []
     ref = f"fulfilment:{order.source}:{f.fulfilment_id}"
     for fl in f.lines:
@@ -81,6 +91,58 @@ def apply_fulfilment(record: OrderRecord, f: Fulfilment, ctx: ApplyContext) -> N
     )
     record_sales(sales, ctx)
     ctx.uow.orders.add_fulfilment(record, f, kind.value, location)
+    if at_fulfilment and f.delivered:  # nothing left to recognise when delivery is reported
+        ctx.uow.orders.add_fulfilment(record, _delivery_fact(f), DELIVERY_KIND, location)
+
+
+DELIVERY_KIND = "delivery"  # the carrier's delivery of a shipment, kept as a fact of its own
+
+
+def _delivery_fact(f: Fulfilment) -> Fulfilment:
+    assert f.delivered_at is not None
+    return replace(
+        f,
+        fulfilment_id=f"{f.fulfilment_id}:delivered",
+        occurred_at=f.delivered_at,
+        status="delivered",
+    )
+
+
+def recognise_delivered(record: OrderRecord, f: Fulfilment, ctx: ApplyContext) -> None:
+    """Pickup/delivery timing: a shipment's revenue is recognised when the carrier reports it
+    delivered (once: the delivery is recorded as a fact of its own). Units already recognised
+    (a return before delivery recognises its units first) are not recognised again."""
+    order = record.order
+    fact = _delivery_fact(f)
+    if ctx.uow.orders.fulfilment_exists(record, fact.fulfilment_id):
+        return
+    if _kind(order.delivery) is FulfilmentKind.PICKUP:  # recognised at the handover
+        return
+    slices = []
+    for fl in f.lines:
+        state = record.lines.get(fl.line_id)
+        line = order.line(fl.line_id)
+        if state is None or line is None:
+            continue
+        units = min(fl.quantity, state.fulfilled - state.recognised)
+        if units > 0:
+            slices.append(LineSlice(line, units, state.recognised))
+            state.recognised += units
+    location = _fulfilment_location(record, f, ctx)
+    assert f.delivered_at is not None
+    ctx.post(
+        posting.revenue(
+            order,
+            slices,
+            not record.shipping_recognised,
+            location,
+            ctx.rules.posting,
+            ctx.day(f.delivered_at),
+            ctx.source("delivery", f.fulfilment_id),
+        )
+    )
+    record.shipping_recognised = True
+    ctx.uow.orders.add_fulfilment(record, fact, DELIVERY_KIND, location)
 
 
 def _fulfilment_location(record: OrderRecord, f: Fulfilment, ctx: ApplyContext) -> str | None:

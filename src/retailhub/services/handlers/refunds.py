@@ -45,8 +45,11 @@ def apply_refund(record: OrderRecord, r: Refund, ctx: ApplyContext) -> None:
     order = record.order
     if ctx.uow.orders.refund_exists(record, r.refund_id):
         return
-    at_order = recognition_of(order, ctx) is Recognition.AT_ORDER
+    recognition = recognition_of(order, ctx)
+    at_order = recognition is Recognition.AT_ORDER
     plans = _plan(record, r, at_order, ctx)
+    if recognition is Recognition.AT_PICKUP_OR_DELIVERY:
+        _recognise_before_return(record, r, plans, ctx)
 
     reversed_slices: list[LineSlice] = []
     deposit_slices: list[LineSlice] = []
@@ -98,6 +101,41 @@ def apply_refund(record: OrderRecord, r: Refund, ctx: ApplyContext) -> None:
             order.currency,
             order.channel,
             f"refund:{r.refund_id}",
+        )
+
+
+def _recognise_before_return(
+    record: OrderRecord, r: Refund, plans: list[_Plan], ctx: ApplyContext
+) -> None:
+    """Pickup/delivery timing: goods returned before the carrier reported them delivered (a
+    refused parcel) were never recognised. Recognise them first, dated with the refund, so the
+    refund reverses them like any other return: the pair nets to zero revenue, and the line's
+    counters stay the ones every other timing uses."""
+    order = record.order
+    needed: dict[str, int] = {}
+    for p in plans:
+        if p.reversed_units:
+            needed[p.rl.line_id] = needed.get(p.rl.line_id, 0) + p.reversed_units
+    slices = []
+    for line_id, units in needed.items():
+        state = record.lines[line_id]
+        gap = state.reversed + units - state.recognised
+        line = order.line(line_id)
+        if gap > 0 and line is not None:
+            slices.append(LineSlice(line, gap, state.recognised))
+            state.recognised += gap
+    if slices:
+        ctx.post(
+            posting.revenue(
+                order,
+                slices,
+                False,
+                record.location,
+                ctx.rules.posting,
+                ctx.day(r.occurred_at),
+                ctx.source("refund", r.refund_id),
+                rule="revenue-before-return",
+            )
         )
 
 

@@ -100,6 +100,10 @@ def fulfilment(f: p.Fulfillment) -> Fulfilment:
         occurred_at=utc(f.created_at),
         status=f.status,
         tracking_number=f.tracking_number,
+        shipment_status=f.shipment_status,
+        delivered_at=utc(f.updated_at or f.created_at)
+        if f.shipment_status == "delivered"
+        else None,
     )
 
 

@@ -43,7 +43,7 @@ __all__ = ["CHANNELS", "TOPICS", "PayloadError", "UnknownTopic", "translate"]
 
 TOPICS: frozenset[str] = frozenset({
     "orders/create", "orders/updated", "orders/cancelled",
-    "fulfillments/create", "refunds/create", "inventory_levels/update",
+    "fulfillments/create", "fulfillments/update", "refunds/create", "inventory_levels/update",
 }) | PRODUCT_TOPICS  # fmt: skip
 
 # ``source_name`` → canonical channel. Shopify's values include "web", "pos",
@@ -87,7 +87,7 @@ def translate(
     try:
         if topic.startswith("orders/"):
             return _order_reported(_decode(topic, body, p.Order), channels or CHANNELS)
-        if topic == "fulfillments/create":
+        if topic in ("fulfillments/create", "fulfillments/update"):
             return FulfilmentReported(SYSTEM, facts.fulfilment(_decode(topic, body, p.Fulfillment)))
         if topic == "refunds/create":
             refund = _decode(topic, body, p.Refund)

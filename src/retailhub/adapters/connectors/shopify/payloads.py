@@ -129,6 +129,9 @@ class Fulfillment(_Shape):
     location_id: int | None = None
     tracking_number: str | None = None
     name: str | None = None
+    # The carrier's latest status ("in_transit", "delivered" …), sent on fulfillments/update.
+    shipment_status: str | None = None
+    updated_at: Timestamp | None = None
 
 
 class RefundLineItem(_Shape):
