@@ -104,6 +104,33 @@ secret = "{secret}"   # the app's client secret; prefer secret_env = "SHOPIFY_WE
 #
 # [gift_cards]
 # breakage_rate = "0.05"                   # expected never redeemed (proportional method)
+#
+# Posting rules (docs/posting-rules.md): where each kind of transaction posts, which
+# dimensions its lines carry, when a channel's revenue is recognised. A change applies from
+# its effective date; posted entries never change. Bump the version with every change.
+# [posting_rules]
+# version = "1"
+#
+# [[posting_rules.rule]]
+# type = "return"                          # web_sale, pos_sale, return, gift_card_issue, fee …
+# effective_from = 2027-01-01
+# accounts = {{ sales = "Income:Sales-Returns" }}   # returns to a contra-revenue account
+#
+# [[posting_rules.rule]]
+# type = "web_sale"
+# effective_from = 2027-01-01
+# recognise_revenue_at = "delivery"        # shipments when delivered, pickups when handed over
+# dimensions = ["channel", "brand"]
+#
+# Accounting targets (docs/erp/): `retailhub erp push quickbooks` posts the journals once.
+# [erp.quickbooks]
+# base_url = "https://quickbooks.api.intuit.com"
+# realm_id = "1234567890"
+# client_id_env = "QBO_CLIENT_ID"
+# client_secret_env = "QBO_CLIENT_SECRET"
+# refresh_token_env = "QBO_REFRESH_TOKEN"  # first one only: rotated tokens are kept in the db
+# [erp.quickbooks.accounts]
+# "Income:Sales" = "79"                    # hub account (or a parent) = the target's account id
 
 # System of record per entity: an inbound change from a non-owner is flagged, not applied.
 [ownership]

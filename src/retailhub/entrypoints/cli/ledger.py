@@ -161,7 +161,8 @@ def _read_event(
         raise typer.Exit(2)
     try:
         headers, body = read_capture(path)
-        return headers, body, topic, source_of(headers)
+        # Connectors read header names lower-cased, as intake hands them over.
+        return {k.lower(): v for k, v in headers.items()}, body, topic, source_of(headers)
     except CaptureError:
         pass
     if topic is None:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import httpx
+import msgspec
 
 from .auth import Authenticator, NoAuth
 from .errors import FatalError, RetriableError, translate_response, translate_transport_error
@@ -59,6 +60,17 @@ class ApiClient:
     def close(self) -> None:
         self._client.close()
 
+    def _build(
+        self, method: str, url: httpx.URL, json: Any, headers: Mapping[str, str] | None
+    ) -> httpx.Request:
+        """JSON bodies are encoded here, not by httpx: ``Decimal`` amounts go out as exact JSON
+        numbers (``59.95``), so money never passes through a float on its way to a vendor."""
+        if json is None:
+            return self._client.build_request(method, url, headers=headers)
+        body = _encode_json(json)
+        merged = {"Content-Type": "application/json", **(headers or {})}
+        return self._client.build_request(method, url, content=body, headers=merged)
+
     def request(
         self,
         method: str,
@@ -98,7 +110,7 @@ class ApiClient:
         )
         # Merge rather than pass params=: httpx replaces the query of a next-page URL otherwise.
         url = httpx.URL(path).copy_merge_params(params) if params else httpx.URL(path)
-        request = self._client.build_request(method, url, json=json, headers=headers)
+        request = self._build(method, url, json, headers)
         attempt = 1
         while True:
             try:
@@ -180,3 +192,10 @@ class ApiClient:
         if error.request_sent and not replayable and request.method not in _IDEMPOTENT_METHODS:
             return None
         return self.retry.delay(attempt, retry_after=error.retry_after, status=error.status)
+
+
+_encoder = msgspec.json.Encoder(decimal_format="number")
+
+
+def _encode_json(payload: Any) -> bytes:
+    return _encoder.encode(payload)
