@@ -7,12 +7,17 @@ the vendor modules each have their own tests against faithful fake servers.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
-from retail_shop import T0, Shop, open_shop
+from retail_shop import SECRET, T0, Shop, open_shop
 from retailhub.adapters.storage.erp_repo import SqlErpPostingRepository
+from retailhub.demo.retailer import config_text
+from retailhub.entrypoints.cli.main import app
 from retailhub.services.erp_posting import (
     OutboundPosting,
     Posted,
@@ -123,3 +128,21 @@ def test_an_unreachable_target_leaves_entries_pending(db_url: str) -> None:
     target.down = False
     assert _push(shop, target).posted == summary.unavailable
 
+
+
+def test_erp_check_lists_the_accounts_a_target_cannot_take(db_url: str, tmp_path: Path) -> None:
+    _sold_and_shipped(db_url)
+    config = tmp_path / "retailhub.toml"
+    config.write_text(
+        config_text(SECRET)
+        + '\n[erp.quickbooks]\nrealm_id = "1"\n[erp.quickbooks.accounts]\n'
+        + '"Income" = "79"\n"Liabilities:Sales-Tax" = "2200"\n'
+    )
+    run = CliRunner().invoke(
+        app, ["--db", db_url, "--config", str(config), "erp", "check", "quickbooks", "--json"]
+    )
+    assert run.exit_code == 1, run.output
+    report = json.loads(run.stdout)
+    assert report["mapped"]["Income:Sales"] == "79"  # by its parent
+    assert report["mapped"]["Liabilities:Sales-Tax:NY-State-Tax"] == "2200"
+    assert "Expenses:COGS" in report["unmapped"] and "Assets:Inventory" in report["unmapped"]

@@ -6,12 +6,15 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy import select
 
 from retailhub.adapters.connectors.erp import MODULES, build_target
+from retailhub.adapters.connectors.erp.accounts import AccountMap
 from retailhub.adapters.storage.erp_repo import SqlErpPostingRepository, SqlTokenStore
+from retailhub.adapters.storage.tables import journal_lines
 from retailhub.bootstrap import Hub
 from retailhub.entrypoints.cli.common import JsonOpt, console, err, open_hub, print_json
-from retailhub.services.erp_posting import AccountingTarget, push_entries
+from retailhub.services.erp_posting import AccountingTarget, PostingRejected, push_entries
 
 erp_app = typer.Typer(
     help="Post journals to QuickBooks Online, Xero, NetSuite or Business Central, exactly once.",
@@ -83,3 +86,32 @@ def erp_status(
     for name, c in sorted(counts.items()):
         table.add_row(name, str(c["posted"]), str(c["rejected"]), str(c["pending"]))
     console.print(table)
+
+
+@erp_app.command("check")
+def erp_check(target: TargetArg, as_json: JsonOpt = False) -> None:
+    """Before the first push: every account the ledger uses must map to one of the target's
+    (``[erp.<target>.accounts]``, longest prefix wins). Lists the ones that do not; exit 1."""
+    hub = open_hub()
+    options = hub.settings.erp.get(target)
+    if options is None:
+        err.print(f"[red]no [erp.{target}] section in the configuration[/red]")
+        raise typer.Exit(2)
+    mapping = AccountMap(target, options.get("accounts"))
+    with hub.engine.connect() as conn:
+        used = sorted(conn.execute(select(journal_lines.c.account).distinct()).scalars())
+    mapped, unmapped = {}, []
+    for account in used:
+        try:
+            mapped[account] = mapping(account)
+        except PostingRejected:
+            unmapped.append(account)
+    if as_json:
+        print_json({"target": target, "mapped": mapped, "unmapped": unmapped})
+    else:
+        table = Table("hub account", f"{target} account")
+        for account in used:
+            table.add_row(account, mapped.get(account, "[red]unmapped[/red]"))
+        console.print(table)
+    if unmapped:
+        raise typer.Exit(1)
