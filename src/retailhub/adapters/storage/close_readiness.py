@@ -2,24 +2,29 @@
 
 Read-only checks over one period ``[start, end)``:
 
-* every day posted: no entries of daily-summary channels still held (not yet summarised);
+* every day posted: no entries of daily-summary channels still held (not yet summarised)
+  for a day up to the period's end (an earlier day's, if its period is closed, would post
+  into this one);
 * nothing unposted: no delivery received in the period still pending, waiting or failed;
 * every settlement reconciled: each settlement deposited in the period is covered by a
   reconciliation run made after it was imported, with none of its lines unmatched;
 * open exceptions, by owner team: all of them, since one raised today (a reconciliation
   finding) may well be about the period being closed.
+
+It also says whether the period is closed already (``retailhub close lock``).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from retailhub.adapters.storage import periods_repo
 from retailhub.adapters.storage.tables import (
     exceptions,
     inbox,
@@ -37,10 +42,30 @@ class CloseReadiness:
     unposted: dict[str, int] = field(default_factory=dict)  # delivery status -> count
     unreconciled: list[str] = field(default_factory=list)  # "gateway:settlement id: why"
     open_exceptions: dict[str, int] = field(default_factory=dict)  # owner team -> count
+    closed: dict[str, Any] | None = None  # the closed period (row) the period lies in, if any
 
     @property
     def ready(self) -> bool:
         return not (self.held_entries or self.unposted or self.unreconciled or self.open_exceptions)
+
+    def reasons(self) -> list[str]:
+        """Why the period is not ready, one line per check that fails."""
+        out = []
+        if self.held_entries:
+            days = ", ".join(f"{day} ({n})" for day, n in sorted(self.held_entries.items()))
+            out.append(f"entries held, not summarised (retailhub ledger summarise): {days}")
+        if self.unposted:
+            out.append(
+                "deliveries not applied: "
+                + ", ".join(f"{n} {status}" for status, n in sorted(self.unposted.items()))
+            )
+        out += [f"settlement not reconciled: {line}" for line in self.unreconciled]
+        if self.open_exceptions:
+            out.append(
+                "open exceptions: "
+                + ", ".join(f"{owner} {n}" for owner, n in sorted(self.open_exceptions.items()))
+            )
+        return out
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -52,6 +77,9 @@ class CloseReadiness:
             "every_settlement_reconciled": not self.unreconciled,
             "unreconciled_settlements": self.unreconciled,
             "open_exceptions_by_owner": self.open_exceptions,
+            "closed": self.closed is not None,
+            "closed_at": self.closed["closed_at"].isoformat() if self.closed else None,
+            "closed_by": self.closed["closed_by"] if self.closed else None,
         }
 
 
@@ -64,7 +92,6 @@ def check_close(conn: Connection, period: str, start: date, end: date) -> CloseR
         select(staged_entries.c.entry_date, func.count())
         .where(
             staged_entries.c.summary_key.is_(None),
-            staged_entries.c.entry_date >= start,
             staged_entries.c.entry_date < end,
         )
         .group_by(staged_entries.c.entry_date)
@@ -90,6 +117,8 @@ def check_close(conn: Connection, period: str, start: date, end: date) -> CloseR
         .group_by(exceptions.c.owner)
     )
     report.open_exceptions = {owner: int(n) for owner, n in owners}
+    closed = periods_repo.covering(conn, start, end - timedelta(days=1))
+    report.closed = dict(closed) if closed is not None else None
     return report
 
 

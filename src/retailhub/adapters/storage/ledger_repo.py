@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
+from retailhub.adapters.storage import periods_repo
 from retailhub.adapters.storage.buffer import WriteBuffer
 from retailhub.adapters.storage.bulk import executemany
 from retailhub.adapters.storage.dialect import prebuilt
+from retailhub.adapters.storage.exceptions_repo import SqlExceptionRepository
 from retailhub.adapters.storage.ids import IdAllocator
 from retailhub.adapters.storage.tables import (
     accounts,
@@ -21,6 +23,8 @@ from retailhub.adapters.storage.tables import (
 )
 from retailhub.domain.accounts import account_type
 from retailhub.domain.ledger import JournalEntry, JournalLine
+from retailhub.domain.periods import Redated
+from retailhub.domain.problems import Problem, ProblemType
 
 _insert_lines = insert(journal_lines)
 _insert_entries = insert(journal_entries)
@@ -36,6 +40,33 @@ _LINE_COLUMNS = (
     "location",
     "brand",
 )
+
+
+class _Late(NamedTuple):
+    """An entry posted outside its closed period: the problem finance sees, and its origin."""
+
+    problem: Problem
+    source: str | None  # the channel whose delivery carried it ("shopify"), if any
+    inbox_id: int | None
+    at: datetime
+
+
+def _late_problem(row: dict[str, Any], verdict: Redated) -> _Late:
+    """``row`` is a buffered entry (still holding its line tuples, see ``post``)."""
+    lines = row["lines"]
+    store = next((line[6] for line in lines if line[6]), None)
+    event = row["event"]
+    problem = Problem(
+        ProblemType.PERIOD_CLOSED,
+        f"{row['key']} is dated {verdict.original}, in closed period "
+        f"{verdict.period.period}: posted on {verdict.posted_on} instead",
+        blocking=False,
+        subject=f"journal:{row['key']}",
+        amount=sum(line[2] for line in lines if line[2] > 0),  # its debits: what moved late
+        store=store,
+    )
+    source = event.split(":", 1)[0] if event else None
+    return _Late(problem, source, row["inbox_id"], row["posted_at"])
 
 
 def _open_account(ins: Any) -> Any:
@@ -195,7 +226,13 @@ class SqlLedgerRepository:
         )
 
     def flush(self) -> None:
-        """Insert the batch's entries, skipping any whose key was already posted."""
+        """Insert the batch's entries, skipping any whose key was already posted.
+
+        An entry dated inside a closed period is posted on the first open day instead, its
+        key and lines unchanged (``_keep_closed_periods_closed``). Held entries of
+        daily-summary channels keep their business day: they reach the journal only as their
+        day's summary, which comes through here like any entry.
+        """
         self._flush_staged()
         pending = self.buffer.take("journal")
         self._keys.clear()
@@ -214,6 +251,7 @@ class SqlLedgerRepository:
         fresh = [p for p in pending if p["key"] not in posted]
         if not fresh:
             return
+        late = self._keep_closed_periods_closed(fresh)
         lines = [line for p in fresh for line in p.pop("lines")]
         executemany(self.conn, "journal_entries", _insert_entries, fresh)
         executemany(
@@ -222,6 +260,44 @@ class SqlLedgerRepository:
             _insert_lines,
             [dict(zip(_LINE_COLUMNS, line, strict=True)) for line in lines],
         )
+        if late:
+            self._report_late(late)
+
+    def _keep_closed_periods_closed(self, fresh: list[dict[str, Any]]) -> list[_Late]:
+        """Re-date entries that fall in a closed period (see ``domain/periods.py``); one
+        advisory ``period_closed`` problem per entry re-dated, for finance to review.
+
+        Done here, on the entries actually about to be written, so an entry replayed under a
+        key already in the ledger is neither re-dated nor reported twice. The closed periods
+        are read once per flush, i.e. once per transaction: a month closed meanwhile is seen
+        by the very next batch.
+        """
+        closed = periods_repo.for_posting(self.conn)
+        if not closed:
+            return []
+        late = []
+        verdicts: dict[date, Redated | None] = {}  # a batch's entries share a handful of days
+        for row in fresh:
+            day = row["entry_date"]
+            if day not in verdicts:
+                verdicts[day] = closed.redate(day)
+            verdict = verdicts[day]
+            if verdict is not None:
+                row["entry_date"] = verdict.posted_on
+                row["memo"] = verdict.memo(row["memo"])
+                late.append(_late_problem(row, verdict))
+        return late
+
+    def _report_late(self, late: list[_Late]) -> None:
+        """Queue the re-dated entries' problems on this same connection and transaction.
+
+        Raised here rather than by the callers: only the flush knows which entries it re-dated
+        and actually wrote, and posting has half a dozen callers (handlers, summaries,
+        write-offs, stock control) that would each have to remember.
+        """
+        queue = SqlExceptionRepository(self.conn)
+        for problem, source, inbox_id, at in late:
+            queue.raise_problem(problem, at, source, inbox_id, None)
 
     def discard(self) -> None:
         self._keys.clear()
