@@ -343,12 +343,12 @@ def test_the_controller_reopens_a_month(shop: Shop, db_url: str, tmp_path: Path)
     assert books.late() == []
 
 
+# PostgreSQL only: SQLite writers take the database lock up front (BEGIN IMMEDIATE) and run
+# one at a time anyway.
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 def test_closing_waits_for_postings_in_flight(db_url: str, shop: Shop) -> None:
     """PostgreSQL: a batch that has read the closed periods holds the close until it commits,
-    so no entry dated in the month can land after the month is closed. (SQLite writers take
-    the database lock up front and run one at a time anyway.)"""
-    if not db_url.startswith("postgresql"):
-        pytest.skip("SQLite serialises writers with BEGIN IMMEDIATE")
+    so no entry dated in the month can land after the month is closed."""
     from sqlalchemy.exc import OperationalError
 
     from retailhub.adapters.storage import periods_repo
