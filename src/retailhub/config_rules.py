@@ -26,6 +26,7 @@ from typing import Any
 
 from retailhub.domain.accounts import AccountType
 from retailhub.domain.posting_rules import (
+    CHANNEL_SCOPED,
     DIMENSIONS,
     ROLES,
     SALE_TYPES,
@@ -62,13 +63,20 @@ class TomlLines:
         if not text:
             return
         seen: dict[str, int] = {}
+        arrays: dict[str, int] = {}  # [[name]] -> the occurrence now open
         current, nth = "", 0
         for number, line in enumerate(text.splitlines(), start=1):
             header = _HEADER.match(line)
             if header:
                 current = header.group(2).replace(" ", "")
-                nth = seen.get(current, -1) + 1
-                seen[current] = nth
+                parent = _open_array(current, arrays)
+                if header.group(1) == "[[":
+                    nth = arrays[current] = seen.get(current, -1) + 1
+                elif parent is not None:  # [name.sub] belongs to the open [[name]]
+                    nth = arrays[parent]
+                else:
+                    nth = seen.get(current, -1) + 1
+                seen[current] = max(seen.get(current, -1), nth)
                 self.tables.append((current, nth, number))
                 continue
             key = _KEY.match(line)
@@ -82,7 +90,27 @@ class TomlLines:
         return None
 
     def key(self, table: str, nth: int, key: str) -> int | None:
+        """The line of ``key`` (``accounts.sales`` reaches into a sub-table or inline table),
+        else of its table."""
+        if "." in key:
+            head, rest = key.split(".", 1)
+            return (
+                self.keys.get((f"{table}.{head}", nth, rest))
+                or self.keys.get((table, nth, head))
+                or self.table(table, nth)
+            )
         return self.keys.get((table, nth, key)) or self.table(table, nth)
+
+
+def _open_array(name: str, arrays: dict[str, int]) -> str | None:
+    """The array-of-tables a dotted table name belongs to (``posting_rules.rule.accounts`` →
+    ``posting_rules.rule``), if one is open."""
+    parts = name.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        prefix = ".".join(parts[:cut])
+        if prefix in arrays:
+            return prefix
+    return None
 
 
 def parse_posting_rules(
@@ -115,7 +143,7 @@ def parse_posting_rules(
         raise fail(
             '[posting_rules] needs a version (e.g. version = "2026.1"): it is recorded '
             "on every entry the rules post",
-            lines.table("posting_rules"),
+            lines.table("posting_rules") or lines.table("posting_rules.rule", 0),
         )
     rules = tuple(
         _rule(
@@ -126,6 +154,7 @@ def parse_posting_rules(
                 lines.key("posting_rules.rule", i, k.lstrip(".") or "type"),
             ),
             known_channels,
+            lines.table("posting_rules.rule", i),
         )
         for i, r in enumerate(rules_raw)
     )
@@ -140,25 +169,10 @@ def parse_posting_rules(
                 r.line,
             )
         seen[key] = i
-    return RuleBook(
-        tuple(
-            PostingRule(
-                r.type,
-                r.effective_from,
-                r.accounts,
-                r.dimensions,
-                r.channels,
-                r.recognition,
-                lines.table("posting_rules.rule", i),
-                r.description,
-            )
-            for i, r in enumerate(rules)
-        ),
-        str(raw.get("version", "0")),
-    )
+    return RuleBook(rules, str(raw.get("version", "0")))
 
 
-def _rule(index: int, raw: Any, fail: Any, channels: set[str]) -> PostingRule:
+def _rule(index: int, raw: Any, fail: Any, channels: set[str], line: int | None) -> PostingRule:
     if not isinstance(raw, dict):
         raise fail("must be a table", "")
     unknown = set(raw) - _KEYS
@@ -194,7 +208,7 @@ def _rule(index: int, raw: Any, fail: Any, channels: set[str]) -> PostingRule:
         if role not in allowed:
             raise fail(
                 f"{tx.value} has no role {role!r} (its roles: {', '.join(sorted(allowed))})",
-                ".accounts",
+                f".accounts.{role}",
             )
         _check_account(str(account), role, fail)
     dims = raw.get("dimensions", list(DIMENSIONS))
@@ -202,6 +216,12 @@ def _rule(index: int, raw: Any, fail: Any, channels: set[str]) -> PostingRule:
         raise fail(f"dimensions must be a list drawn from {', '.join(DIMENSIONS)}", ".dimensions")
     chans = raw.get("channels")
     if chans is not None:
+        if tx not in CHANNEL_SCOPED:
+            raise fail(
+                f"{tx.value} entries belong to no single channel, so a rule for them cannot "
+                "be limited to channels",
+                ".channels",
+            )
         if not isinstance(chans, list) or not chans:
             raise fail("channels must be a non-empty list of channel names", ".channels")
         missing = [c for c in chans if c not in channels]
@@ -233,7 +253,7 @@ def _rule(index: int, raw: Any, fail: Any, channels: set[str]) -> PostingRule:
         frozenset(dims),
         frozenset(chans) if chans is not None else None,
         recognition,
-        None,
+        line,
         str(raw.get("description", "")),
     )
 
@@ -245,5 +265,5 @@ def _check_account(account: str, role: str, fail: Any) -> None:
         raise fail(
             f"{role} = {account!r} is not an account name: colon-separated words starting with "
             f'one of {", ".join(types)} (e.g. "Income:Sales:Web")',
-            ".accounts",
+            f".accounts.{role}",
         )

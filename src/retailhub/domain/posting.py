@@ -43,7 +43,7 @@ class PostingPolicy:
     default_recognition: Recognition = Recognition.AT_FULFILMENT
     book: RuleBook = field(default_factory=RuleBook)
     sale_types: Mapping[str, TxType] = field(default_factory=dict)  # channel -> its sale type
-    _applied: dict[tuple[TxType, PostingRule | None], AppliedRule] = field(
+    _applied: dict[tuple[TxType, PostingRule | None, PostingRule | None], AppliedRule] = field(
         default_factory=dict, compare=False, repr=False
     )
 
@@ -52,32 +52,44 @@ class PostingPolicy:
             return TxType.EXCHANGE
         return self.sale_types.get(channel, TxType.WEB_SALE)
 
-    def recognition_for(self, channel: str, ordered_on: date | None = None) -> Recognition:
+    def recognition_for(
+        self, channel: str, ordered_on: date | None = None, exchange: bool = False
+    ) -> Recognition:
         """When revenue is recognised for an order of ``channel`` placed on ``ordered_on``: the
         order's date decides, so an order never straddles two timings."""
         if ordered_on is not None:
-            rule = self.book.rule_for(self.sale_type(channel), ordered_on, channel)
+            rule = self.book.rule_for(self.sale_type(channel, exchange), ordered_on, channel)
             if rule is not None and rule.recognition is not None:
                 return rule.recognition
         return self.recognition.get(channel, self.default_recognition)
 
-    def rule(self, tx: TxType, on: date, channel: str | None = None) -> AppliedRule:
-        """The accounts (and dimensions) in force for a ``tx`` entry dated ``on``."""
+    def rule(
+        self, tx: TxType, on: date, channel: str | None = None, over: TxType | None = None
+    ) -> AppliedRule:
+        """The accounts (and dimensions) in force for a ``tx`` entry dated ``on``.
+
+        ``over`` layers the rule on another type's: a return reverses a sale in the sale's
+        accounts (its tax, deposits, clearing) except where a return rule names its own.
+        """
         found = self.book.rule_for(tx, on, channel)
-        key = (tx, found)
+        base = self.book.rule_for(over, on, channel) if over is not None else None
+        key = (tx, found, base)
         applied = self._applied.get(key)
         if applied is None:
             accounts = self.accounts
-            if found is not None and found.accounts:
-                # A fresh memo: derived names (clearing per gateway) depend on the bases.
-                accounts = replace(accounts, _derived={}, **dict(found.accounts))  # type: ignore[arg-type]
-            applied = AppliedRule(accounts, found, self.book.version)
+            for layer in (base, found):
+                if layer is not None and layer.accounts:
+                    # A fresh memo: derived names (clearing per gateway) depend on the bases.
+                    accounts = replace(accounts, _derived={}, **dict(layer.accounts))  # type: ignore[arg-type]
+            applied = AppliedRule(accounts, found, self.book.version, base)
             self._applied[key] = applied
         return applied
 
+    def order_type(self, order: Order) -> TxType:
+        return self.sale_type(order.channel, order.exchanged_from is not None)
+
     def for_order(self, order: Order, on: date) -> AppliedRule:
-        exchange = order.exchanged_from is not None
-        return self.rule(self.sale_type(order.channel, exchange), on, order.channel)
+        return self.rule(self.order_type(order), on, order.channel)
 
     def gift_cards(self, tx: TxType, on: date, channel: str | None) -> str:
         """The gift-card liability as the issue, redeem or breakage rule in force names it."""
@@ -210,9 +222,15 @@ def cost_of_sales(
     source: SourceRef,
     policy: PostingPolicy,
     reverse: bool = False,
+    sale: TxType | None = None,
 ) -> JournalEntry | None:
-    """Goods out at cost: Dr COGS, Cr inventory (reversed for units restocked on return)."""
-    rule = policy.rule(TxType.RETURN if reverse else policy.sale_type(channel), on, channel)
+    """Goods out at cost: Dr COGS, Cr inventory (reversed for units restocked on return).
+
+    ``sale`` is the order's sale type when known (an exchange's replacement), else the
+    channel's; a reversal follows the return rule layered over it."""
+    sale = sale or policy.sale_type(channel)
+    returned = (TxType.RETURN, sale) if reverse else (sale, None)
+    rule = policy.rule(returned[0], on, channel, over=returned[1])
     acc = rule.accounts
     b = EntryBuilder(currency, channel=channel)
     for c in lines:
@@ -241,7 +259,7 @@ def refund(
     order: Order, r: Refund, ctx: RefundContext, policy: PostingPolicy, on: date, source: SourceRef
 ) -> JournalEntry | None:
     """The refund in the original sale's context; see the module docstring for the rule."""
-    rule = policy.rule(TxType.RETURN, on, order.channel)
+    rule = policy.rule(TxType.RETURN, on, order.channel, over=policy.order_type(order))
     acc = rule.accounts
     gift_cards = policy.gift_cards(TxType.GIFT_CARD_ISSUE, on, order.channel)
     b = EntryBuilder(order.currency, channel=order.channel, location=ctx.location)

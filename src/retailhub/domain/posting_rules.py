@@ -50,6 +50,15 @@ class TxType(StrEnum):
 
 
 SALE_TYPES = frozenset({TxType.WEB_SALE, TxType.POS_SALE, TxType.MARKETPLACE_SALE, TxType.EXCHANGE})
+# Types whose entries carry a channel, so a rule may be scoped to channels. Payouts, fees,
+# commissions, chargebacks and stock movements belong to no single channel.
+CHANNEL_SCOPED = SALE_TYPES | {
+    TxType.RETURN,
+    TxType.GIFT_CARD_ISSUE,
+    TxType.GIFT_CARD_REDEEM,
+    TxType.GIFT_CARD_BREAKAGE,
+    TxType.CASH,
+}
 _SALE_ROLES = frozenset(
     {"customer_deposits", "sales", "discounts", "shipping", "sales_tax", "clearing", "cogs"}
     | {"inventory"}
@@ -97,7 +106,8 @@ class Recognition(StrEnum):
 class PostingRule:
     type: TxType
     effective_from: date
-    accounts: Mapping[str, str] = field(default_factory=dict)
+    # Not hashed (a dict): rules are cache keys, told apart by type, scope and date.
+    accounts: Mapping[str, str] = field(default_factory=dict, hash=False)
     dimensions: frozenset[str] = frozenset(DIMENSIONS)
     channels: frozenset[str] | None = None  # None: every channel
     recognition: Recognition | None = None  # sales types only
@@ -120,16 +130,19 @@ class AppliedRule:
     accounts: ChartOfAccounts
     rule: PostingRule | None
     version: str
+    base: PostingRule | None = None  # the sale rule a return is layered over
 
     @property
     def label(self) -> str:
-        return f"{self.rule.label if self.rule else 'default'} v{self.version}"
+        over = f" over {self.base.label}" if self.base else ""
+        return f"{self.rule.label if self.rule else 'default'}{over} v{self.version}"
 
     def finish(self, entry: JournalEntry | None) -> JournalEntry | None:
         """Keep only the rule's dimensions on the lines, and record which rule posted it."""
         if entry is None:
             return None
-        dims = self.rule.dimensions if self.rule else frozenset(DIMENSIONS)
+        governing = self.rule or self.base
+        dims = governing.dimensions if governing else frozenset(DIMENSIONS)
         lines = entry.lines
         if len(dims) < len(DIMENSIONS):
             lines = _merge(

@@ -9,6 +9,7 @@ from typing import Annotated, Any, NoReturn
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from retailhub import config as config_module
@@ -31,7 +32,7 @@ def open_hub() -> Hub:
     try:
         settings = config_module.load(state.config)
     except config_module.ConfigError as exc:
-        err.print(f"[red]configuration error:[/red] {exc}")
+        err.print(f"[red]configuration error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
     return bootstrap(settings, state.db)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from retailhub import config as config_module
@@ -228,7 +229,7 @@ def doctor(as_json: JsonOpt = False) -> None:
     try:
         settings = config_module.load(state.config)
     except config_module.ConfigError as exc:
-        err.print(f"[red]configuration error:[/red] {exc}")
+        err.print(f"[red]configuration error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
     engine = make_engine(state.db)  # no migrating or syncing here: doctor only looks
     findings = check_all(engine, settings, utc_now())
