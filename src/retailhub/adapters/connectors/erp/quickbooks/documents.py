@@ -44,7 +44,7 @@ DEPOSIT = "Deposit"
 
 DOC_NUMBER_MAX = 21  # Intuit: DocNumber "max 21 characters"
 TEXT_MAX = 4000  # PrivateNote and line Description
-# Past 15 significant digits a JSON number may not survive the float the HTTP client writes.
+# QuickBooks stores amounts with 15 significant digits; past that it would round them.
 _EXACT_DIGITS = 15
 
 Json = dict[str, Any]
