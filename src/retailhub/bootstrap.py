@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import create_engine
@@ -19,6 +19,7 @@ from retailhub.adapters.connectors.square.inventory_push import SquareInventoryP
 from retailhub.adapters.connectors.square.webhook import SquareWebhooks
 from retailhub.adapters.connectors.stripe.api import StripeApi
 from retailhub.adapters.connectors.stripe.webhook import StripeWebhooks
+from retailhub.adapters.files.fx_rates import FxRatesFile
 from retailhub.adapters.storage.catalog_repo import CatalogCache, SqlCatalogRepository
 from retailhub.adapters.storage.migrate import upgrade
 from retailhub.adapters.storage.push_state import SqlChannelLevels, SqlPushAudit
@@ -118,6 +119,8 @@ def bootstrap(
 ) -> Hub:
     # The exception queue's routing, service levels and retry policy from retailhub.toml.
     exception_policy.configure(ExceptionPolicy.from_config(settings.exception_policy))
+    if settings.fx_rates_file is not None and settings.fx_source is None:
+        settings = replace(settings, fx_source=FxRatesFile(settings.fx_rates_file))
     engine = make_engine(db_url)
     if migrate:
         upgrade(engine)

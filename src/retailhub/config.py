@@ -30,7 +30,7 @@ from retailhub.domain.payments import gateway_key
 from retailhub.domain.posting import PostingPolicy
 from retailhub.domain.posting_rules import Recognition, RuleBook, TxType
 from retailhub.domain.problems import ProblemType
-from retailhub.services.rules import HubRules
+from retailhub.services.rules import FxPolicy, FxSource, HubRules
 
 DEFAULT_CONFIG = "retailhub.toml"
 OWNED_ENTITIES = ("items", "prices", "inventory", "customers", "orders", "postings")
@@ -142,6 +142,11 @@ class Settings:
     # endpoints, credentials (``*_env`` keys read from the environment) and account mappings.
     erp: dict[str, dict[str, Any]] = field(default_factory=dict)
     posting_rules: RuleBook = field(default_factory=RuleBook)  # [posting_rules]
+    # [fx] rates_file: the exchange rates into ``currency`` (docs/multi-currency.md). The
+    # composition root gives it a reader (``fx_source``): read only when a fact in another
+    # currency needs a rate, and again whenever it changes.
+    fx_rates_file: Path | None = None
+    fx_source: FxSource | None = field(default=None, compare=False, repr=False)
 
     def safety_stock(self) -> SafetyStock | None:
         """Safety stock from ``[safety_stock]`` and the channels' defaults; None when none is
@@ -190,6 +195,11 @@ class Settings:
             gateway_aliases=self.reconciliation.gateway_aliases,
             push_back=self.push_back,
             price_channels={"shopify": self.shopify.price_channel} if self.shopify else {},
+            fx=FxPolicy(
+                self.currency,
+                self.fx_source,
+                self.fx_rates_file.name if self.fx_rates_file else None,
+            ),
         )
 
 
@@ -255,6 +265,7 @@ def parse(data: dict[str, Any], path: Path | None = None, text: str | None = Non
         alert_webhooks=_alerts(data.get("alerts", {}), where),
         erp=_erp(data.get("erp", {}), where),
         posting_rules=_posting_rules(data.get("posting_rules", {}), where, text, channels),
+        fx_rates_file=_fx_rates_file(data.get("fx", {}), path, where),
         **_safety_stock(data.get("safety_stock", {}), codes, where),
         gift_card_breakage_rate=_rate(
             data.get("gift_cards", {}).get("breakage_rate", "0"),
@@ -262,6 +273,21 @@ def parse(data: dict[str, Any], path: Path | None = None, text: str | None = Non
             where,
         ),
     )
+
+
+def _fx_rates_file(raw: Any, path: Path | None, where: str) -> Path | None:
+    """``[fx] rates_file``, relative to the configuration file's folder."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: [fx] must be a table")
+    unknown = set(raw) - {"rates_file"}
+    if unknown:
+        raise ConfigError(f"{where}: [fx] unknown keys: {', '.join(sorted(unknown))}")
+    name = raw.get("rates_file")
+    if name is None:
+        return None
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"{where}: [fx] rates_file must be a file name")
+    return (path.parent if path is not None else Path()) / name
 
 
 SALE_TYPE_OF_KIND = {

@@ -105,6 +105,11 @@ secret = "{secret}"   # the app's client secret; prefer secret_env = "SHOPIFY_WE
 # [gift_cards]
 # breakage_rate = "0.05"                   # expected never redeemed (proportional method)
 #
+# Sales and payouts in other currencies (docs/multi-currency.md): your rates into the
+# company currency, one "date,currency,rate" line each (2026-10-30,EUR,1.0843: USD per EUR).
+# [fx]
+# rates_file = "fx_rates.csv"              # next to this file; the latest rate on or before a date
+#
 # Posting rules (docs/posting-rules.md): where each kind of transaction posts, which
 # dimensions its lines carry, when a channel's revenue is recognised. A change applies from
 # its effective date; posted entries never change. Bump the version with every change.

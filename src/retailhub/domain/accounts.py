@@ -66,6 +66,11 @@ class ChartOfAccounts:
     cash_paid_out: str = "Expenses:Petty-Cash"
     cash_paid_in: str = "Assets:Cash-Safe"  # float top-ups come from the safe
     gift_card_breakage: str = "Income:Gift-Card-Breakage"
+    # Multi-currency (docs/multi-currency.md): the trading account that balances a restated
+    # entry in each currency, realised exchange differences, and payouts between periods.
+    currency_conversion: str = "Equity:Currency-Conversion"
+    fx_gains_losses: str = "Income:FX-Gains-Losses"
+    payouts_in_transit: str = "Assets:Payouts-In-Transit"
     gateways: Mapping[str, str] = field(default_factory=dict)
     jurisdictions: Mapping[str, str] = field(default_factory=dict)
     # Derived names, memoised: posting asks for the same few accounts thousands of times.
@@ -105,6 +110,23 @@ class ChartOfAccounts:
         if jurisdiction in self.jurisdictions:
             return self.jurisdictions[jurisdiction]
         return f"{self.sales_tax}:{account_component(jurisdiction)}"
+
+    def holds_money(self, account: str) -> bool:
+        """Accounts whose balance is money in the currency it arrived in (clearing, bank,
+        payouts in transit, gateway reserves, the cash safe): a foreign amount on them stays
+        foreign when an entry is restated in the functional currency."""
+        key = ("money", account)
+        if key not in self._derived:
+            self._derived[key] = "yes" if self._holds_money(account) else ""
+        return bool(self._derived[key])
+
+    def _holds_money(self, account: str) -> bool:
+        if account in (self.gift_cards, self.store_credit):
+            return False  # a gift card "clears" into its liability: that is not money
+        bases = (self.clearing, self.bank, self.payouts_in_transit, self.reserves)
+        if account == self.cash_paid_in or account in self.gateways.values():
+            return True
+        return any(account == b or account.startswith(b + ":") for b in bases)
 
     def named(self) -> dict[str, str]:
         """The fixed accounts by role (for ``init`` and the readiness report)."""

@@ -127,7 +127,11 @@ class Order:
     gateway: str | None = None
     customer: Customer | None = None
     location: ExternalRef | None = None
+    # The customer's currency and what they paid in it, when the channel shows prices in
+    # another currency than the shop's (Shopify's presentment money). Informational: the books
+    # are kept in ``currency`` (shop money); see docs/multi-currency.md.
     presentment_currency: str | None = None
+    presentment_total: int | None = None
     cancelled_at: datetime | None = None
     cancel_reason: str | None = None
     source: str = "shopify"

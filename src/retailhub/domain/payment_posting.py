@@ -1,4 +1,4 @@
-"""Posting rules for money on its way to the bank: tenders, chargebacks, settlements, drawers.
+"""Posting rules for money on its way to the bank: tenders, chargebacks, drawers.
 
 * A sale paid with several tenders debits each tender's clearing account (cash to the cash
   clearing account, a gift card to the gift-card liability: that is the redemption).
@@ -7,11 +7,7 @@
   the value expected never to be redeemed is released from the liability to income.
 * A chargeback moves the disputed amount out of the gateway's clearing account to chargeback
   expense (a won dispute reverses it).
-* A settlement clears the gateway's clearing account for what it paid out (charges less
-  refunds and chargebacks), books fees, marketplace commissions, reserves held or released and
-  other adjustments to their own accounts, and debits the bank with the net deposit. Because
-  a settlement's lines sum to its total, the entry always balances; what stays in clearing
-  afterwards is exactly what was captured and not (yet) paid out.
+* Settlements (payouts into the bank) are posted by ``settlement_posting``.
 * Cash paid in or out of a drawer moves between the cash clearing account and the safe or
   petty-cash expense; the end-of-day count books any over/short.
 """
@@ -22,14 +18,12 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
-from retailhub.domain.accounts import ChartOfAccounts
 from retailhub.domain.ledger import EntryBuilder, JournalEntry, SourceRef
 from retailhub.domain.money import scale
 from retailhub.domain.payments import ExpectedReceipt, PaymentKind, Tender
 from retailhub.domain.posting import CostLine, PostingPolicy, cost_of_sales
 from retailhub.domain.posting_rules import TxType
 from retailhub.domain.returns import RefundTender
-from retailhub.domain.settlements import LineKind, Settlement
 
 CASH = "cash"
 
@@ -43,9 +37,11 @@ def tender_capture(
     on: date,
     source: SourceRef,
     name: str,
+    sale: TxType | None = None,
 ) -> JournalEntry | None:
-    """Money taken for a sale, tender by tender, into customer deposits."""
-    rule = policy.rule(policy.sale_type(channel), on, channel)
+    """Money taken for a sale, tender by tender, into customer deposits (``sale``: the order's
+    sale type when known, e.g. an exchange's replacement; else the channel's)."""
+    rule = policy.rule(sale or policy.sale_type(channel), on, channel)
     acc = rule.accounts
     b = EntryBuilder(currency, channel=channel, location=location)
     for t in tenders:
@@ -91,46 +87,6 @@ def chargeback(
     won = receipt.kind is PaymentKind.CHARGEBACK_REVERSAL
     memo = f"{'Chargeback reversed' if won else 'Chargeback'} {receipt.transaction_id or ''}"
     return rule.finish(b.build(on, memo.strip(), source, receipt.kind.value))
-
-
-def settlement_account(
-    acc: ChartOfAccounts,
-    kind: LineKind,
-    gateway: str,
-    policy: PostingPolicy | None = None,
-    on: date | None = None,
-) -> str:
-    """The account a settlement line's amount goes to. Fees follow the ``fee`` rule in force
-    and commissions the ``marketplace_commission`` rule (when a policy and date are given)."""
-    if kind is LineKind.FEE:
-        if policy is not None and on is not None:
-            acc = policy.rule(TxType.FEE, on).accounts
-        return acc.per_gateway(acc.payment_fees, gateway)
-    if kind is LineKind.COMMISSION:
-        if policy is not None and on is not None:
-            acc = policy.rule(TxType.MARKETPLACE_COMMISSION, on).accounts
-        return acc.per_gateway(acc.commissions, gateway)
-    if kind is LineKind.RESERVE:
-        return acc.per_gateway(acc.reserves, gateway)
-    if kind is LineKind.ADJUSTMENT:
-        return acc.per_gateway(acc.settlement_adjustments, gateway)
-    return acc.clearing_for(gateway)  # charges, refunds, chargebacks and their reversals
-
-
-def settlement(
-    s: Settlement, policy: PostingPolicy, on: date, source: SourceRef
-) -> JournalEntry | None:
-    """Clear the gateway's clearing account into the bank, with fees and the rest apart."""
-    rule = policy.rule(TxType.SETTLEMENT, on)
-    acc = rule.accounts
-    b = EntryBuilder(s.currency)
-    for kind, amount in sorted(s.by_kind().items()):
-        # A line's amount is money to the merchant: crediting its account by that amount
-        # takes a charge out of clearing and debits a (negative) fee to expense.
-        b.credit(settlement_account(acc, kind, s.gateway, policy, on), amount, kind.value)
-    b.debit(acc.bank, s.total, f"{s.gateway} payout {s.settlement_id}")
-    memo = f"Settlement {s.gateway} {s.settlement_id}"
-    return rule.finish(b.build(on, memo, source, "settlement"))
 
 
 def cash_movement(
@@ -188,7 +144,7 @@ def unlinked_return(
     name: str,
 ) -> JournalEntry | None:
     """A return with no original sale: revenue and tax reversed at the register's prices."""
-    rule = policy.rule(TxType.RETURN, on, channel)
+    rule = policy.rule(TxType.RETURN, on, channel, over=policy.sale_type(channel))
     acc = rule.accounts
     b = EntryBuilder(currency, channel=channel, location=location)
     b.debit(acc.sales, refunded_goods)

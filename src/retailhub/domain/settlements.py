@@ -49,6 +49,16 @@ class SettlementLine:
     transaction_id: str | None = None  # the gateway's id: ch_…, PSP reference, PayPal txn id
     order_ref: str | None = None  # the merchant's order reference, when the gateway gives one
     description: str = ""
+    # What the customer paid, when the gateway converted it into the settlement currency
+    # (Stripe's customer_facing_amount, Shopify Payments' Presentment Amount): signed like
+    # ``amount``, in minor units of ``original_currency``. None when nothing was converted.
+    original_amount: int | None = None
+    original_currency: str | None = None
+
+    @property
+    def converted(self) -> bool:
+        """The gateway paid this line out in another currency than the customer paid in."""
+        return self.original_currency is not None and self.original_currency != self.currency
 
     @property
     def matchable(self) -> bool:

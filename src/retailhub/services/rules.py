@@ -6,10 +6,34 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
 from decimal import Decimal
+from typing import Protocol
 
 from retailhub.domain.availability import AtpRule, SafetyStock
+from retailhub.domain.fx import FxRates
 from retailhub.domain.payments import gateway_key
 from retailhub.domain.posting import PostingPolicy
+
+
+class FxSource(Protocol):
+    """Where exchange rates come from (the rates file the user supplies), read afresh when it
+    changes; ``RatesUnavailable`` when it cannot be read."""
+
+    def rates(self, functional: str) -> FxRates: ...
+
+
+@dataclass(frozen=True)
+class FxPolicy:
+    """The functional currency the books are kept in, and the rates into it."""
+
+    functional: str
+    source: FxSource | None = None  # None: no rates to read; every foreign fact waits
+    rates_file: str | None = None  # its name, for messages
+
+    def rates(self) -> FxRates:
+        if self.source is None:
+            where = self.rates_file or "the rates file (none configured: [fx] rates_file)"
+            return FxRates.of(self.functional, (), where)
+        return self.source.rates(self.functional)
 
 
 @dataclass(frozen=True)
@@ -37,6 +61,9 @@ class HubRules:
     push_back: frozenset[str] = frozenset()
     # The channel whose prices each system shows ("shopify" → "web").
     price_channels: Mapping[str, str] = field(default_factory=lambda: {"shopify": "web"})
+    # Multi-currency: facts in another currency are restated in the functional one. None keeps
+    # every entry in the currency of its fact (no restating), as before [fx] existed.
+    fx: FxPolicy | None = None
 
     def price_channel(self, system: str) -> str:
         return self.price_channels.get(system, system)

@@ -177,6 +177,8 @@ def _line(r: Any) -> SettlementLine:
         r.transaction_id,
         r.order_ref,
         r.description,
+        r.original_amount,
+        r.original_currency,
     )
 
 

@@ -65,6 +65,8 @@ class SqlSettlementRepository:
                 "transaction_id": line.transaction_id,
                 "order_ref": line.order_ref,
                 "description": line.description,
+                "original_amount": line.original_amount,
+                "original_currency": line.original_currency,
             }
             for line in settlement.lines
         ]

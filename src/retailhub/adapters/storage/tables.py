@@ -465,6 +465,9 @@ settlement_lines = Table(
     Column("transaction_id", String(120)),
     Column("order_ref", String(120)),
     Column("description", Text, nullable=False),
+    # What the customer paid when the gateway converted it (docs/multi-currency.md).
+    Column("original_amount", Minor),
+    Column("original_currency", String(3)),
     Index("ix_settlement_lines_transaction", "gateway", "transaction_id"),
 )
 

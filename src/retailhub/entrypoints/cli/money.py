@@ -80,7 +80,17 @@ def settlements_import(
                 hub.clock(),
                 lambda n: progress.advance(posting, n),
             )
-            uow.commit()
+            if not outcome.blocked:
+                uow.commit()
+    if outcome.blocked:  # a file is all or nothing: import it again once the rates are there
+        reasons = [f"{label}: {problem.reason}" for label, problem in outcome.blocked]
+        if as_json:
+            print_json({"imported": [], "error": "; ".join(reasons), "line": 0})
+        else:
+            for reason in reasons:
+                err.print(f"[red]{reason}[/red]")
+            err.print("nothing imported")
+        raise typer.Exit(1)
     result = {
         "file": str(file),
         "format": file_format,

@@ -21,7 +21,7 @@ from retailhub.services.handlers.context import ApplyContext
 from retailhub.services.handlers.fulfilments import fulfilment_reported
 from retailhub.services.handlers.inventory import inventory_level_reported
 from retailhub.services.handlers.orders import order_reported
-from retailhub.services.handlers.payments import payment_reported, settlement_reported
+from retailhub.services.handlers.payments import payment_reported
 from retailhub.services.handlers.prices import price_reported
 from retailhub.services.handlers.refunds import refund_reported
 from retailhub.services.handlers.registers import (
@@ -30,6 +30,7 @@ from retailhub.services.handlers.registers import (
     sale_voided,
     unlinked_return_reported,
 )
+from retailhub.services.handlers.settlements import settlement_reported
 
 
 def apply_event(event: InboundEvent, ctx: ApplyContext) -> None:

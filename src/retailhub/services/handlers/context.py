@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
+from retailhub.domain.fx import FxRates, RateMissing, RatesUnavailable, to_functional
 from retailhub.domain.ledger import JournalEntry, SourceRef
 from retailhub.domain.orders import ExternalRef, Order
 from retailhub.domain.posting_rules import Recognition
@@ -32,6 +33,8 @@ class ApplyContext:
         return SourceRef(kind, document_id, self.event_ref)
 
     def post(self, entry: JournalEntry | None) -> None:
+        if entry is not None:
+            entry = self.in_functional(entry)
         if entry is None:
             return
         channel = entry.lines[0].channel
@@ -40,6 +43,57 @@ class ApplyContext:
             self.uow.ledger.stage(entry, channel, location, self.inbox_id, self.now)
         else:
             self.uow.ledger.post(entry, self.inbox_id, self.now)
+
+    def in_functional(self, entry: JournalEntry) -> JournalEntry | None:
+        """The entry restated in the functional currency at its date's rate when its fact is
+        in another currency (docs/multi-currency.md); a missing rate blocks the delivery.
+        Entries already in several currencies were built per currency by their rule
+        (settlements with realised exchange differences) and are posted as they are."""
+        fx = self.rules.fx
+        if fx is None:
+            return entry
+        currencies = {line.currency for line in entry.lines}
+        if len(currencies) != 1 or fx.functional in currencies:
+            return entry
+        (currency,) = currencies
+        try:
+            rate = self.fx_rates().rate(currency, entry.entry_date)
+        except RateMissing as missing:
+            raise self.rate_missing(missing, entry.memo, entry.total_debits) from None
+        return to_functional(entry, rate, fx.functional, self.rules.posting.accounts)
+
+    def cost_currency(self, sale_currency: str) -> str:
+        """The currency of cost-of-sales entries: inventory cost is kept in the functional
+        currency (the item master's), whatever the currency of the sale."""
+        return self.rules.fx.functional if self.rules.fx is not None else sale_currency
+
+    def fx_rates(self) -> FxRates:
+        """The exchange rates in force; an unreadable rates file blocks the delivery."""
+        fx = self.rules.fx
+        if fx is None:
+            raise RuntimeError("no functional currency configured")  # a bug: callers check
+        try:
+            return fx.rates()
+        except RatesUnavailable as exc:
+            raise Blocked(
+                Problem(
+                    ProblemType.FX_RATE_MISSING,
+                    f"exchange rates unavailable: {exc}",
+                    subject="fx:rates-file",
+                )
+            ) from None
+
+    def rate_missing(self, missing: RateMissing, what: str, amount: int = 0) -> Blocked:
+        """The delivery waits for a rate: retried (``replay fx:EUR:2026-10-30``) once the
+        rates file has it."""
+        return Blocked(
+            Problem(
+                ProblemType.FX_RATE_MISSING,
+                f"{what}: {missing}",
+                subject=f"fx:{missing.currency}:{missing.on.isoformat()}",
+                amount=amount,
+            )
+        )
 
     def day(self, at: datetime) -> date:
         """The business day an event falls on, in the company's time zone (for entry dates)."""
@@ -83,7 +137,8 @@ class ApplyContext:
 
 def recognition_of(order: Order, ctx: ApplyContext) -> Recognition:
     """When this order's revenue is recognised: the rule in force on the day it was placed."""
-    return ctx.rules.posting.recognition_for(order.channel, ctx.day(order.created_at))
+    exchange = order.exchanged_from is not None
+    return ctx.rules.posting.recognition_for(order.channel, ctx.day(order.created_at), exchange)
 
 
 def order_key(source: str, order_id: str) -> str:

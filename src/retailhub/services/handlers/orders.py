@@ -184,6 +184,7 @@ def _capture_payment(record: OrderRecord, ctx: ApplyContext) -> None:
                 on,
                 source,
                 order.name,
+                ctx.rules.posting.order_type(order),
             )
         )
         gift_card_breakage(order.currency, order.channel, order.tenders, on, order.order_id, ctx)

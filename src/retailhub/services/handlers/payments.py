@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 from retailhub.domain import payment_posting
-from retailhub.domain.events import PaymentReported, SettlementReported
+from retailhub.domain.events import PaymentReported
 from retailhub.domain.orders import ExternalRef
 from retailhub.domain.payments import (
     UNSETTLED_GATEWAYS,
@@ -21,7 +21,6 @@ from retailhub.domain.payments import (
     TenderMethod,
 )
 from retailhub.domain.returns import Refund
-from retailhub.domain.settlements import Settlement
 from retailhub.services.handlers.context import ApplyContext
 from retailhub.services.ports import OrderRecord, StoredReceipt
 
@@ -219,25 +218,6 @@ def _same_family(txn: str, r: ExpectedReceipt) -> bool:
     """``re_1`` and ``re_2`` are both Stripe refunds; ``179259969`` is someone else's id."""
     reported = r.transaction_id or ""
     return "_" in txn and "_" in reported and txn.split("_")[0] == reported.split("_")[0]
-
-
-def settlement_reported(event: SettlementReported, ctx: ApplyContext) -> None:
-    """A payout fetched from a gateway's API: stored once and posted to the bank."""
-    record_settlement(event.settlement, "api", ctx)
-
-
-def record_settlement(s: Settlement, origin: str, ctx: ApplyContext) -> bool:
-    """Store a settlement once per (gateway, id) and post it; ``False`` if already there."""
-    if ctx.uow.settlements.exists(s.gateway, s.settlement_id):
-        return False
-    ctx.uow.settlements.add(s, origin, ctx.now)
-    on = s.deposit_date or ctx.day(max(line.occurred_at for line in s.lines))
-    ctx.post(
-        payment_posting.settlement(
-            s, ctx.rules.posting, on, ctx.source("settlement", f"{s.gateway}:{s.settlement_id}")
-        )
-    )
-    return True
 
 
 def _expect(ctx: ApplyContext, receipt: ExpectedReceipt, order: ExternalRef) -> None:

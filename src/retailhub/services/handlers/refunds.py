@@ -81,7 +81,14 @@ def apply_refund(record: OrderRecord, r: Refund, ctx: ApplyContext) -> None:
     ctx.post(posting.refund(order, r, rctx, ctx.rules.posting, on, source))
     ctx.post(
         posting.cost_of_sales(
-            order.currency, order.channel, costs, on, source, ctx.rules.posting, reverse=True
+            ctx.cost_currency(order.currency),
+            order.channel,
+            costs,
+            on,
+            source,
+            ctx.rules.posting,
+            reverse=True,
+            sale=ctx.rules.posting.order_type(order),
         )
     )
     if movements:

@@ -116,7 +116,8 @@ def unlinked_return_reported(event: UnlinkedReturnReported, ctx: ApplyContext) -
             event.return_id,
         )
     )
-    ctx.post(payment_posting.restock_cost(event.currency, event.channel, costs, on, source, policy))
+    cost_currency = ctx.cost_currency(event.currency)
+    ctx.post(payment_posting.restock_cost(cost_currency, event.channel, costs, on, source, policy))
     if movements:
         ctx.uow.inventory.record(movements, ctx.inbox_id)
     cash = sum(t.amount for t in event.tenders if t.method is RefundMethod.CASH)

@@ -29,7 +29,7 @@ from retailhub.domain.events import (
     OrderReported,
     RefundReported,
 )
-from retailhub.domain.money import MoneyError
+from retailhub.domain.money import MoneyError, to_minor
 from retailhub.domain.orders import (
     DeliveryMethod,
     ExternalRef,
@@ -102,6 +102,11 @@ def translate(
 
 def _order_reported(o: p.Order, channels: Mapping[str, str]) -> OrderReported:
     currency = facts.check_code(o.currency, "$.currency")
+    presentment = (
+        facts.check_code(o.presentment_currency, "$.presentment_currency")
+        if o.presentment_currency
+        else None
+    )
     titles = [d.title or d.code or d.description or d.type or "" for d in o.discount_applications]
     order = Order(
         channel=channels.get(o.source_name or "", DEFAULT_CHANNEL),
@@ -121,7 +126,8 @@ def _order_reported(o: p.Order, channels: Mapping[str, str]) -> OrderReported:
         gateway=o.payment_gateway_names[0] if o.payment_gateway_names else None,
         customer=_customer(o.customer),
         location=ExternalRef(SYSTEM, str(o.location_id)) if o.location_id is not None else None,
-        presentment_currency=o.presentment_currency,
+        presentment_currency=presentment,
+        presentment_total=_presentment_total(o, presentment),
         cancelled_at=facts.utc(o.cancelled_at) if o.cancelled_at else None,
         cancel_reason=o.cancel_reason,
         source=SYSTEM,
@@ -132,6 +138,20 @@ def _order_reported(o: p.Order, channels: Mapping[str, str]) -> OrderReported:
         fulfilments=tuple(facts.fulfilment(ff) for ff in o.fulfillments),
         refunds=tuple(facts.refund(r, currency, shipped.get) for r in o.refunds),
     )
+
+
+def _presentment_total(o: p.Order, presentment: str | None) -> int | None:
+    """The total in the customer's currency (``total_price_set.presentment_money``)."""
+    money = o.total_price_set.presentment_money if o.total_price_set else None
+    if presentment is None or money is None:
+        return None
+    code = money.currency_code or money.currency or presentment
+    if code.upper() != presentment:
+        raise PayloadError(
+            f"total_price_set.presentment_money is in {code}, not the presentment currency "
+            f"{presentment} - at `$.total_price_set.presentment_money`"
+        )
+    return to_minor(money.amount, presentment)
 
 
 _PAYMENT_STATUSES: Mapping[str, PaymentStatus] = {s.value: s for s in PaymentStatus}

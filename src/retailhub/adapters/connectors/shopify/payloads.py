@@ -44,6 +44,12 @@ class MoneySet(_Shape):
     shop_money: Money
 
 
+class TotalMoneySet(MoneySet):
+    """The order total's set, whose presentment money is recorded on the order."""
+
+    presentment_money: Money | None = None
+
+
 class TaxLine(_Shape):
     title: str
     price: Decimal
@@ -202,7 +208,7 @@ class Order(_Shape):
     updated_at: Timestamp
     total_price: Decimal
     line_items: list[LineItem]
-    total_price_set: MoneySet | None = None
+    total_price_set: TotalMoneySet | None = None
     presentment_currency: str | None = None
     cancelled_at: Timestamp | None = None
     cancel_reason: str | None = None

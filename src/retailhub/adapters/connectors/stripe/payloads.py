@@ -118,6 +118,11 @@ class Source(_Shape):
     object: str | None = None
     metadata: Metadata | None = None
     charge: str | None = None  # on a refund or dispute source: the charge it belongs to
+    # What the customer paid (charge, refund, dispute), in its own currency: differs from the
+    # balance transaction's when Stripe converted it into the payout currency.
+    amount: int | None = None
+    amount_captured: int | None = None  # on a charge
+    currency: str | None = None
 
 
 class FeeDetail(_Shape):

@@ -14,11 +14,17 @@ different categories, including disputes, dispute reversals, and failed refunds"
 (docs.stripe.com/reports/reporting-categories). A dispute is an ``adjustment`` whose source
 is the dispute (``du_…``): negative when the funds are withdrawn (with the dispute fee in
 ``fee``, e.g. 15.00 USD), positive when a won dispute reinstates them.
+
+A charge in another currency than the payout's is converted by Stripe ("amount" is in the
+balance currency, ``exchange_rate`` converted it); the expanded source (the charge, refund or
+dispute) still says what the customer paid, which becomes the line's original amount, signed
+like the balance transaction (docs/multi-currency.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from retailhub.adapters.connectors.stripe import amounts
@@ -154,6 +160,9 @@ def _lines(
         order_ref=order_ref,
         description=bt.description or bt.reporting_category or bt.type,
     )
+    original = _customer_paid(payout_id, bt, currency)
+    if original is not None:
+        gross = replace(gross, original_amount=original[0], original_currency=original[1])
     if not bt.fee:
         return [gross]
     fee_names = ", ".join(d.description or d.type for d in bt.fee_details)
@@ -170,6 +179,21 @@ def _lines(
         description=fee_names or f"fee on {bt.type}",
     )
     return [gross, fee]
+
+
+def _customer_paid(
+    payout_id: str, bt: p.BalanceTransaction, currency: str
+) -> tuple[int, str] | None:
+    """What the customer paid, when Stripe converted it into the payout currency."""
+    src = bt.source
+    if not isinstance(src, p.Source) or src.currency is None or src.amount is None:
+        return None
+    original = _code(payout_id, src.currency, f"source {src.id} currency")
+    if original == currency:
+        return None
+    paid = src.amount_captured if src.amount_captured is not None else src.amount
+    amount = abs(_minor(payout_id, paid, original))
+    return (-amount if bt.amount < 0 else amount), original
 
 
 def _code(payout_id: str, stripe_currency: str, where: str) -> str:

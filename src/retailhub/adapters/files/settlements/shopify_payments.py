@@ -17,7 +17,9 @@ Two inputs, told apart by their first character:
   and exporting your Shopify Payments payout details"): Transaction Date, Type, Order, Card
   Brand, Card Source, Payout Status, Payout Date, Payout ID, Available On, Amount, Fee, Net,
   Checkout, Payment Method Name, Presentment Amount, Presentment Currency, Currency. It has no
-  payout totals, so a payout's total is the sum of its nets, and no transaction ids.
+  payout totals, so a payout's total is the sum of its nets, and no transaction ids. A row
+  whose Presentment Currency differs from its Currency was paid by the customer in another
+  currency: its Presentment Amount becomes the line's original amount (docs/multi-currency.md).
 
 Line kinds by transaction ``type``: charge, refund, dispute (a won dispute comes back as a
 positive amount: a chargeback reversal), reserve; adjustment, credit, debit, payout_failure and
@@ -121,6 +123,7 @@ class _Transaction:
     occurred_at: datetime
     transaction_id: str | None
     order_ref: str | None
+    original: tuple[int, str] | None = None  # what the customer paid, in their currency
 
 
 def _add(payout: _Payout, t: _Transaction) -> None:
@@ -136,7 +139,10 @@ def _add(payout: _Payout, t: _Transaction) -> None:
     if kind is LineKind.CHARGEBACK and t.gross > 0:
         kind = LineKind.CHARGEBACK_REVERSAL
 
-    def line_of(kind: LineKind, amount: int, description: str) -> SettlementLine:
+    def line_of(
+        kind: LineKind, amount: int, description: str, gross: bool = True
+    ) -> SettlementLine:
+        original = t.original if gross else None
         return SettlementLine(
             gateway=GATEWAY,
             settlement_id=payout.payout_id,
@@ -148,13 +154,17 @@ def _add(payout: _Payout, t: _Transaction) -> None:
             transaction_id=t.transaction_id,
             order_ref=t.order_ref,
             description=description,
+            original_amount=original[0] if original else None,
+            original_currency=original[1] if original else None,
         )
 
     if t.fee == 0:
         payout.lines.append(line_of(kind, t.gross, t.type))
         return
     payout.lines.append(line_of(kind, t.gross, t.type))
-    payout.lines.append(line_of(LineKind.FEE, -t.fee, f"Shopify Payments fee on {t.type}"))
+    payout.lines.append(
+        line_of(LineKind.FEE, -t.fee, f"Shopify Payments fee on {t.type}", gross=False)
+    )
 
 
 # --- JSON: the Admin REST resources
@@ -378,6 +388,18 @@ def _element_lines(text: str) -> dict[str, list[int]]:
 # --- CSV: the admin's transactions export
 
 
+def _presentment(row: dict[str, str], currency: str, line: int) -> tuple[int, str] | None:
+    """The Presentment Amount when the customer paid in another currency than the payout's."""
+    code = row.get("Presentment Currency", "").strip()
+    text = row.get("Presentment Amount", "").strip()
+    if not code or not text:
+        return None
+    presentment = _currency(code, line, "Presentment Currency")
+    if presentment == currency:
+        return None
+    return minor_amount(text, presentment, line, "Presentment Amount"), presentment
+
+
 def _parse_csv(text: str, on_progress: Progress | None) -> list[Settlement]:
     records = csv_records(text, on_progress)
     header_line, header = next(records, (1, []))
@@ -415,6 +437,7 @@ def _parse_csv(text: str, on_progress: Progress | None) -> list[Settlement]:
                 occurred_at=timestamp(row["Transaction Date"], line, "Transaction Date", CSV_TIMES),
                 transaction_id=None,  # the export names no transaction
                 order_ref=row["Order"].strip() or None,  # the order name, "#1001"
+                original=_presentment(row, currency, line),
             ),
         )
     return [p.settlement() for p in payouts.values()]

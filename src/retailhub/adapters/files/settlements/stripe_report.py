@@ -13,6 +13,12 @@ Categories (docs.stripe.com/reports/reporting-categories): charge, refund, dispu
 dispute_reversal and fee are mapped by name; everything else (other_adjustment,
 partial_capture_reversal, payout_reversal, refund_failure, risk_reserved_funds, tax, topup, ...)
 is an ADJUSTMENT carrying its category in the description.
+
+A charge the customer paid in another currency than the payout's (a EUR charge on a USD
+account) carries what the customer paid in ``customer_facing_amount`` and
+``customer_facing_currency`` (a major-unit decimal and a lower-case code, like ``gross``): it
+becomes the line's original amount, signed like ``gross``, so the hub can clear the charge in
+the currency it booked it in and realise the exchange difference (docs/multi-currency.md).
 """
 
 from __future__ import annotations
@@ -147,7 +153,11 @@ def _take(row: dict[str, str], line: int, payouts: dict[str, _Payout]) -> None:
     kind = KINDS.get(category, LineKind.ADJUSTMENT)
     source = _first(row, (*ID_COLUMNS.get(category, ()), "source_id"))
 
-    def line_of(kind: LineKind, amount: int, description: str) -> SettlementLine:
+    original = _customer_facing(row, currency, gross, line)
+
+    def line_of(
+        kind: LineKind, amount: int, description: str, converted: bool = False
+    ) -> SettlementLine:
         transaction_id = source
         if kind is LineKind.CHARGEBACK_REVERSAL and source:
             transaction_id = source + REVERSAL_SUFFIX
@@ -162,15 +172,33 @@ def _take(row: dict[str, str], line: int, payouts: dict[str, _Payout]) -> None:
             transaction_id=transaction_id,
             order_ref=_first(row, ORDER_COLUMNS),
             description=description,
+            original_amount=original[0] if converted and original else None,
+            original_currency=original[1] if converted and original else None,
         )
 
     described = row.get("description", "").strip()
     description = f"{category}: {described}" if described else category
     if kind is LineKind.FEE or fee == 0:
-        payout.lines.append(line_of(kind, net if kind is LineKind.FEE else gross, description))
+        fee_row = kind is LineKind.FEE
+        payout.lines.append(line_of(kind, net if fee_row else gross, description, not fee_row))
         return
-    payout.lines.append(line_of(kind, gross, description))
+    payout.lines.append(line_of(kind, gross, description, True))
     payout.lines.append(line_of(LineKind.FEE, -fee, f"Stripe fee on {category}"))
+
+
+def _customer_facing(
+    row: dict[str, str], currency: str, gross: int, line: int
+) -> tuple[int, str] | None:
+    """What the customer paid, when it was in another currency than the payout's."""
+    code = row.get("customer_facing_currency", "").strip()
+    text = row.get("customer_facing_amount", "").strip()
+    if not code or not text:
+        return None
+    original = _currency(code, line)
+    if original == currency:
+        return None
+    amount = abs(minor_amount(text, original, line, "customer_facing_amount"))
+    return (-amount if gross < 0 else amount), original
 
 
 def _first(row: dict[str, str], columns: tuple[str, ...]) -> str | None:

@@ -1,5 +1,6 @@
 """Financial control (issue 4): the posting rule behind each entry, what each accounting
-target accepted or refused, the targets' OAuth tokens, and closed periods.
+target accepted or refused, the targets' OAuth tokens, closed periods, and what the customer
+paid on a settlement line the gateway converted (multi-currency).
 
 Revision ID: 0003
 Revises: 0002
@@ -24,6 +25,9 @@ _Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 def upgrade() -> None:
     with op.batch_alter_table("journal_entries") as batch:
         batch.add_column(sa.Column("rule_version", sa.String(length=120), nullable=True))
+    with op.batch_alter_table("settlement_lines") as batch:
+        batch.add_column(sa.Column("original_amount", sa.BigInteger(), nullable=True))
+        batch.add_column(sa.Column("original_currency", sa.String(length=3), nullable=True))
     op.create_table(
         "erp_postings",
         sa.Column("id", _Id, autoincrement=True, nullable=False),
@@ -69,5 +73,8 @@ def downgrade() -> None:
     op.drop_table("closed_periods")
     op.drop_table("erp_tokens")
     op.drop_table("erp_postings")
+    with op.batch_alter_table("settlement_lines") as batch:
+        batch.drop_column("original_currency")
+        batch.drop_column("original_amount")
     with op.batch_alter_table("journal_entries") as batch:
         batch.drop_column("rule_version")
