@@ -19,8 +19,11 @@ from typing import Any
 from retail_shop import STATE, T0, Shop, open_shop
 from retailhub.adapters.files.settlements import read_settlements
 from retailhub.adapters.storage import api_queries
+from retailhub.adapters.storage.money_records import SqlMoneyRecords
 from retailhub.demo.shopify_payloads import LineSpec, order_payload
+from retailhub.domain.reconciliation import MatchPolicy
 from retailhub.services import exception_actions
+from retailhub.services.reconcile import run_reconciliation
 from retailhub.services.settlement_import import ImportOutcome, import_settlements
 
 CLEARING = "Assets:Clearing:Stripe"
@@ -201,6 +204,13 @@ def test_a_dollar_payout_of_euro_charges_realises_the_exchange_difference(
         (FX, "USD"): -23,
     }
     balanced_per_currency(books)
+
+    # Reconciliation compares each line in the currency the customer paid (EUR, as booked),
+    # not the dollars Stripe converted it to: both charges match their receipts exactly.
+    with shop.hub.uow() as uow:
+        report = run_reconciliation(uow, SqlMoneyRecords(uow.conn), MatchPolicy(), shop.hub.clock())
+        uow.commit()
+    assert report.findings == [] and report.matched_lines == 2
 
 
 def test_a_shopify_order_shown_in_euros_on_a_dollar_shop_is_booked_in_shop_money(

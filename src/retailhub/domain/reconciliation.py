@@ -28,6 +28,11 @@ Two questions finance asks before it can close a month.
    the difference. Passes 3 and 4 never pair two sides that both carry a transaction id (or
    both an order reference) and disagree: the ids say they are two payments.
 
+   A line the gateway converted (a EUR charge paid out in USD) is matched in the currency the
+   customer paid and the hub booked (its ``original_amount`` / ``original_currency``): the
+   receipt says EUR 62.35, so the line's EUR 62.35 is what to compare, not the USD it became.
+   The conversion itself is the settlement entry's realised FX difference, not a variance.
+
    Left over, a line is UNKNOWN (the gateway paid out money the hub never saw; the lines of one
    transaction id or order reference are one such item, of their total) and a receipt is
    MISSING when the gateway has already settled past the date its line was due (the latest
@@ -56,7 +61,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from fractions import Fraction
@@ -362,6 +367,13 @@ def _canonical(items: list[_T], key: Callable[[_T], Any], full: Callable[[_T], A
         items.sort(key=full)
 
 
+def _as_paid(ln: SettlementLine) -> SettlementLine:
+    """The line in the currency the customer paid, when the gateway converted it."""
+    if ln.original_currency is None or ln.original_amount is None or not ln.converted:
+        return ln
+    return replace(ln, amount=ln.original_amount, currency=ln.original_currency)
+
+
 def reconcile(
     receipts: Iterable[ExpectedReceipt],
     lines: Iterable[SettlementLine],
@@ -377,7 +389,12 @@ def reconcile(
         rs = [r for r in rs if r.gateway not in skip]
 
     every = list(lines)
-    ls = [ln for ln in every if ln.kind in _LINE_INBOUND]
+    # Converted lines are rare: test the attribute inline rather than call per line.
+    ls = [
+        ln if ln.original_currency is None else _as_paid(ln)
+        for ln in every
+        if ln.kind in _LINE_INBOUND
+    ]
     recognised = [ln for ln in every if ln.kind not in _LINE_INBOUND]
     reach: dict[str, datetime] = {}  # the latest line of each gateway: how far it has settled
     for gateway, at in zip(map(_GATEWAY, every), map(_OCCURRED_AT, every), strict=True):
