@@ -274,3 +274,30 @@ def test_the_rates_file_is_found_next_to_the_configuration(tmp_path: Path) -> No
     assert bare is not None and bare.functional == "EUR"
     with pytest.raises(RateMissing, match="none configured"):
         bare.rates().rate("USD", D)
+
+
+def test_a_clearing_account_moved_by_a_posting_rule_still_holds_foreign_money() -> None:
+    """A web_sale rule captures into its own clearing base: restating its EUR entry must keep
+    that clearing line in euros, as it would the chart's default clearing account."""
+    from retailhub.domain.posting import PostingPolicy
+    from retailhub.domain.posting_rules import PostingRule, RuleBook, TxType
+
+    rule = PostingRule(TxType.WEB_SALE, date(2026, 1, 1), {"clearing": "Assets:Web-Clearing"})
+    policy = PostingPolicy(book=RuleBook((rule,), "1"))
+    assert policy.holds_money("Assets:Web-Clearing:Stripe")
+    assert not policy.holds_money("Income:Sales")
+    entry = JournalEntry(
+        date(2026, 11, 20),
+        "capture",
+        SourceRef("order", "1"),
+        (
+            JournalLine("Assets:Web-Clearing:Stripe", 10000, "EUR"),
+            JournalLine("Liabilities:Customer-Deposits", -10000, "EUR"),
+        ),
+        "capture",
+    )
+    restated = to_functional(entry, Decimal("1.10"), "USD", policy.accounts, policy.holds_money)
+    assert restated is not None
+    kept = {(ln.account, ln.currency): ln.amount for ln in restated.lines}
+    assert kept[("Assets:Web-Clearing:Stripe", "EUR")] == 10000
+    assert kept[("Liabilities:Customer-Deposits", "USD")] == -11000

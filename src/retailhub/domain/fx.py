@@ -21,7 +21,7 @@ the rate of a date is the latest one on or before it.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
@@ -109,11 +109,15 @@ def convert(minor: int, from_currency: str, to_currency: str, rate: Decimal) -> 
 
 
 def to_functional(
-    entry: JournalEntry, rate: Decimal, functional: str, accounts: ChartOfAccounts
+    entry: JournalEntry,
+    rate: Decimal,
+    functional: str,
+    accounts: ChartOfAccounts,
+    holds_money: Callable[[str], bool] | None = None,
 ) -> JournalEntry | None:
     """``entry`` (in one foreign currency) restated in ``functional`` at ``rate``.
 
-    Lines on money-holding accounts (``ChartOfAccounts.holds_money``) stay in the foreign
+    Lines on money-holding accounts (``holds_money``, by default the chart's) stay in the foreign
     currency; every other line is converted. The currency-conversion account takes the
     opposite of what stayed foreign (in that currency) and of what the converted lines add up
     to (in the functional currency), so the entry balances in each currency and the rounding
@@ -128,10 +132,11 @@ def to_functional(
             f"{entry.memo}: lines in {sorted(foreign)}: restate one currency at a time"
         )
     (currency,) = foreign
+    keeps = holds_money or accounts.holds_money
     kept: list[JournalLine] = []
     converted: list[JournalLine] = []
     for line in entry.lines:
-        if line.currency == functional or accounts.holds_money(line.account):
+        if line.currency == functional or keeps(line.account):
             kept.append(line)
             continue
         amount = convert(line.amount, currency, functional, rate)

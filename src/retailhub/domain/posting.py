@@ -33,6 +33,9 @@ from retailhub.domain.orders import Order, OrderLine, ShippingLine
 from retailhub.domain.posting_rules import AppliedRule, PostingRule, Recognition, RuleBook, TxType
 from retailhub.domain.returns import Refund
 
+# Roles whose accounts hold money in the currency it arrived in (see ``holds_money``).
+_MONEY_ROLES = frozenset({"clearing", "bank", "reserves", "payouts_in_transit", "cash_paid_in"})
+
 
 @dataclass(frozen=True)
 class PostingPolicy:
@@ -46,6 +49,7 @@ class PostingPolicy:
     _applied: dict[tuple[TxType, PostingRule | None, PostingRule | None], AppliedRule] = field(
         default_factory=dict, compare=False, repr=False
     )
+    _applied_money: list[ChartOfAccounts] | None = field(default=None, compare=False, repr=False)
 
     def sale_type(self, channel: str, exchange: bool = False) -> TxType:
         if exchange:
@@ -84,6 +88,24 @@ class PostingPolicy:
             applied = AppliedRule(accounts, found, self.book.version, base)
             self._applied[key] = applied
         return applied
+
+    def holds_money(self, account: str) -> bool:
+        """Money-holding accounts (clearing, bank, reserves …) of the chart or of any posting
+        rule that moves them: a foreign amount on them stays foreign when restated."""
+        if self.accounts.holds_money(account):
+            return True
+        return any(chart.holds_money(account) for chart in self._money_charts())
+
+    def _money_charts(self) -> list[ChartOfAccounts]:
+        charts = self._applied_money
+        if charts is None:
+            charts = [
+                replace(self.accounts, _derived={}, **dict(r.accounts))  # type: ignore[arg-type]
+                for r in self.book.rules
+                if set(r.accounts) & _MONEY_ROLES
+            ]
+            object.__setattr__(self, "_applied_money", charts)
+        return charts
 
     def order_type(self, order: Order) -> TxType:
         return self.sale_type(order.channel, order.exchanged_from is not None)

@@ -60,7 +60,8 @@ class ApplyContext:
             rate = self.fx_rates().rate(currency, entry.entry_date)
         except RateMissing as missing:
             raise self.rate_missing(missing, entry.memo, entry.total_debits) from None
-        return to_functional(entry, rate, fx.functional, self.rules.posting.accounts)
+        policy = self.rules.posting
+        return to_functional(entry, rate, fx.functional, policy.accounts, policy.holds_money)
 
     def cost_currency(self, sale_currency: str) -> str:
         """The currency of cost-of-sales entries: inventory cost is kept in the functional
