@@ -337,6 +337,11 @@ def test_the_controller_reopens_a_month(shop: Shop, db_url: str, tmp_path: Path)
     )
     assert json.loads(books.run("close", "list", "--json").stdout) == []
     assert json.loads(books.run("close", "check", "2026-11", "--json").stdout)["closed"] is False
+    # The audit trail outlives the lock: both events, who, forced or not, and why.
+    history = json.loads(books.run("close", "history", "2026-11", "--json").stdout)
+    assert [(h["action"], h["forced"]) for h in history] == [("locked", True), ("reopened", False)]
+    assert "not over" in history[0]["reason"]
+    assert (history[1]["by"], history[1]["reason"]) == ("controller", "auditor's adjustment")
 
     sell_a_shirt(shop)  # 20 November: open again, so dated where it happened
     assert {e["date"] for e in books.entries("order")} == {"2026-11-20"}

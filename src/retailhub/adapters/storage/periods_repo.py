@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, text
 from sqlalchemy.engine import Connection
 
-from retailhub.adapters.storage.tables import closed_periods
+from retailhub.adapters.storage.tables import closed_periods, period_events
 from retailhub.domain.periods import ClosedPeriod, ClosedPeriods
 
 # pg_advisory_xact_lock keys are bigints shared by the whole database: one constant of ours.
@@ -81,3 +81,27 @@ def reopen(conn: Connection, period: str) -> bool:
     """Open a closed period again; False when it was not closed."""
     gone = conn.execute(delete(closed_periods).where(closed_periods.c.period == period))
     return bool(gone.rowcount)
+
+
+def record_event(
+    conn: Connection,
+    period: str,
+    action: str,
+    at: datetime,
+    by: str,
+    forced: bool = False,
+    reason: str | None = None,
+) -> None:
+    """The audit trail of locks and reopenings (``period_events``), kept for good."""
+    conn.execute(
+        insert(period_events).values(
+            period=period, action=action, at=at, by=by[:80], forced=forced, reason=reason
+        )
+    )
+
+
+def events(conn: Connection, period: str | None = None) -> list[Mapping[str, Any]]:
+    query = select(period_events).order_by(period_events.c.id)
+    if period is not None:
+        query = query.where(period_events.c.period == period)
+    return [dict(r._mapping) for r in conn.execute(query)]

@@ -411,6 +411,20 @@ closed_periods = Table(
     Column("closed_by", String(80)),
 )
 
+# Every lock and reopening of a period, never deleted: who, when, why, and what a forced lock
+# overrode. ``closed_periods`` says what is closed now; this says how it got there.
+period_events = Table(
+    "period_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("period", String(10), nullable=False, index=True),
+    Column("action", String(12), nullable=False),  # locked | reopened
+    Column("at", UtcDateTime, nullable=False),
+    Column("by", String(80), nullable=False),
+    Column("forced", Boolean, nullable=False, default=False),
+    Column("reason", Text),  # a reopening's reason; what a forced lock overrode
+)
+
 # -- money: expected receipts, settlements, bank lines, reconciliation ----------------------
 
 payments = Table(

@@ -116,6 +116,10 @@ def close_lock(
             raise typer.Exit(1)
         closed_by = f"{who} (forced)" if reasons else who
         periods_repo.close(conn, closing, now, closed_by)
+        overridden = "; ".join(reasons) if reasons else None
+        periods_repo.record_event(
+            conn, closing.period, "locked", now, who, bool(reasons), overridden
+        )
     log.info(
         "period.locked",
         period=closing.period,
@@ -154,6 +158,31 @@ def close_list(as_json: JsonOpt = False) -> None:
     console.print(table if rows else "No closed periods.")
 
 
+@close_app.command("history")
+def close_history(
+    period: Annotated[str | None, typer.Argument(help="One month, YYYY-MM (default: all).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Every lock and reopening, oldest first: when, who, forced or not, and why."""
+    hub = open_hub()
+    with hub.engine.connect() as conn:
+        rows = [{**r, "at": r["at"].isoformat()} for r in periods_repo.events(conn, period)]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("period", "action", "at (UTC)", "by", "forced", "reason", title="Period history")
+    for r in rows:
+        table.add_row(
+            r["period"],
+            r["action"],
+            r["at"][:16].replace("T", " "),
+            r["by"],
+            "yes" if r["forced"] else "",
+            r["reason"] or "",
+        )
+    console.print(table if rows else "Nothing locked or reopened yet.")
+
+
 @close_app.command("reopen")
 def close_reopen(
     period: Annotated[str, typer.Argument(help="The closed month, YYYY-MM.")],
@@ -177,6 +206,9 @@ def close_reopen(
             err.print(f"[red]{month.period} is not closed[/red]")
             raise typer.Exit(1)
         periods_repo.reopen(conn, month.period)
+        periods_repo.record_event(
+            conn, month.period, "reopened", hub.clock(), who, False, reason.strip()
+        )
     log.warning(
         "period.reopened",
         period=month.period,

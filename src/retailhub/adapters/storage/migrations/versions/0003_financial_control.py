@@ -67,9 +67,22 @@ def upgrade() -> None:
         sa.Column("closed_by", sa.String(length=80), nullable=True),
         sa.PrimaryKeyConstraint("period", name=op.f("pk_closed_periods")),
     )
+    op.create_table(
+        "period_events",
+        sa.Column("id", _Id, autoincrement=True, nullable=False),
+        sa.Column("period", sa.String(length=10), nullable=False),
+        sa.Column("action", sa.String(length=12), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("by", sa.String(length=80), nullable=False),
+        sa.Column("forced", sa.Boolean(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_period_events")),
+    )
+    op.create_index(op.f("ix_period_events_period"), "period_events", ["period"])
 
 
 def downgrade() -> None:
+    op.drop_table("period_events")
     op.drop_table("closed_periods")
     op.drop_table("erp_tokens")
     op.drop_table("erp_postings")
