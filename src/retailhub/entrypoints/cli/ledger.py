@@ -186,16 +186,12 @@ def _print_preview(result: Preview) -> None:
         entry = e.entry
         held = " [dim](held for the daily summary)[/dim]" if e.held_for_summary else ""
         table = Table(
-            "account",
-            "debit",
-            "credit",
-            "channel",
-            "location",
-            "brand",
-            "memo",
             title=f"{entry.entry_date} {entry.memo}{held}",
             caption=f"{entry.key} · rule {entry.rule_version or 'default'}",
         )
+        table.add_column("account", overflow="fold")  # account names are the point: never cut
+        for name in ("debit", "credit", "channel", "location", "brand", "memo"):
+            table.add_column(name)
         for line in entry.lines:
             table.add_row(
                 line.account,
