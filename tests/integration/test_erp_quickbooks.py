@@ -612,3 +612,25 @@ def test_both_spellings_of_intuits_fault_bodies_are_read() -> None:
     assert [(f.type, f.code) for f in gateway] == [("AUTHENTICATION", "3200")]
     assert "Token expired" in gateway[0].text
     assert parse_fault({"JournalEntry": {"Id": "1"}}) == []
+
+
+def test_the_worker_posts_on_its_schedule(db_url: str, qbo: FakeQuickBooks) -> None:
+    """``push_every_minutes = 15``: the worker's first turn posts what is there; turns inside
+    the interval post nothing even when new entries exist; the next interval posts them."""
+    from dataclasses import replace
+
+    from retailhub.entrypoints.erp_schedule import ErpSchedule
+
+    shop = open_shop(db_url)
+    sell(shop)
+    settings = replace(shop.hub.settings, erp={"quickbooks": options(qbo, push_every_minutes=15)})
+    shop.hub.settings = settings
+    now = [1000.0]
+    schedule = ErpSchedule(shop.hub, monotonic=lambda: now[0])
+    first = schedule.run_due()["quickbooks"]
+    assert first.posted == len(qbo.created()) > 0
+    sell(shop, "TEE-L")
+    now[0] += 14 * 60
+    assert schedule.run_due() == {}  # not due yet
+    now[0] += 60
+    assert schedule.run_due()["quickbooks"].posted == len(qbo.created()) - first.posted > 0

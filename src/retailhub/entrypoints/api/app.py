@@ -31,6 +31,7 @@ from retailhub.entrypoints.api.routes import (
     webhooks,
 )
 from retailhub.entrypoints.api.routes.webhooks import MAX_BODY_BYTES
+from retailhub.entrypoints.erp_schedule import ErpSchedule
 from retailhub.observability import get_logger
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
@@ -55,8 +56,11 @@ def create_app(hub: Hub, run_worker: bool = True, poll_seconds: float = 0.5) -> 
         every = hub.settings.drift_check_minutes * 60
         next_drift = time.monotonic() + every
         next_alerts = time.monotonic()
+        erp = ErpSchedule(hub)  # [erp.<target>] push_every_minutes
         while not stop.is_set():
             stats = hub.processor().run_until_idle()  # a fresh run sees new master data
+            if erp:
+                erp.run_due()
             if hub.push is not None and every > 0 and time.monotonic() >= next_drift:
                 hub.check_drift()  # the periodic reconciliation of channel levels
                 next_drift = time.monotonic() + every

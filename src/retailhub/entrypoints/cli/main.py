@@ -37,6 +37,7 @@ from retailhub.entrypoints.cli.reports import reports_app
 from retailhub.entrypoints.cli.square import square_app
 from retailhub.entrypoints.cli.stock import inventory_app, items_app
 from retailhub.entrypoints.cli.tokens import tokens_app
+from retailhub.entrypoints.erp_schedule import ErpSchedule
 from retailhub.entrypoints.runtime import tune_gc
 from retailhub.observability import configure_logging
 from retailhub.services.intake import receive_many
@@ -268,7 +269,8 @@ def work(
     """Run the worker: apply pending deliveries (forever, or --once).
 
     With channel credentials configured, stock changes are pushed to the channels as they
-    happen (coalesced per [push] interval_seconds); --once pushes before it exits.
+    happen (coalesced per [push] interval_seconds); --once pushes before it exits. Accounting
+    targets with [erp.<target>] push_every_minutes get new journals on that schedule.
     """
     import time
 
@@ -277,12 +279,15 @@ def work(
         hub.push.interval = timedelta(0)  # one pass: what changes is pushed at the end
     if hub.push is not None and not once:
         hub.push.start()
+    erp = ErpSchedule(hub)  # [erp.<target>] push_every_minutes
     try:
         while True:
             processor = hub.processor()  # a fresh run sees master data created meanwhile
             if batch_size:
                 processor.batch_size = batch_size
             stats = processor.run_until_idle()
+            if erp and not once:
+                erp.run_due()
             if stats.applied or stats.failed:
                 err.print(f"applied {stats.applied} failed {stats.failed} waiting {stats.waiting}")
             if once:
