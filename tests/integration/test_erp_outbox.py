@@ -146,3 +146,20 @@ def test_erp_check_lists_the_accounts_a_target_cannot_take(db_url: str, tmp_path
     assert report["mapped"]["Income:Sales"] == "79"  # by its parent
     assert report["mapped"]["Liabilities:Sales-Tax:NY-State-Tax"] == "2200"
     assert "Expenses:COGS" in report["unmapped"] and "Assets:Inventory" in report["unmapped"]
+
+
+def test_doctor_names_unmapped_accounts_and_a_missing_rates_file(
+    db_url: str, tmp_path: Path
+) -> None:
+    _sold_and_shipped(db_url)
+    config = tmp_path / "retailhub.toml"
+    config.write_text(
+        config_text(SECRET)
+        + f'\n[fx]\nrates_file = "{tmp_path / "nowhere.csv"}"\n'
+        + '\n[erp.xero]\n[erp.xero.accounts]\n"Income" = "200"\n'
+    )
+    run = CliRunner().invoke(app, ["--db", db_url, "--config", str(config), "doctor", "--json"])
+    assert run.exit_code == 1, run.output
+    findings = {f["check"]: f["message"] for f in json.loads(run.stdout)["findings"]}
+    assert "xero" in findings["erp"] and "Expenses:COGS" in findings["erp"]
+    assert "nowhere.csv" in findings["fx"]

@@ -12,14 +12,19 @@ from datetime import UTC, datetime
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.engine import Connection, Engine
 
+from retailhub.adapters.connectors.erp.accounts import AccountMap
+from retailhub.adapters.files.fx_rates import load_rates
 from retailhub.adapters.storage.migrate import pending_migrations
 from retailhub.adapters.storage.tables import (
     exceptions,
     item_identities,
     items,
+    journal_lines,
     location_identities,
 )
 from retailhub.config import Settings
+from retailhub.domain.fx import RatesUnavailable
+from retailhub.services.erp_posting import PostingRejected
 
 MAX_CLOCK_SKEW_SECONDS = 5.0
 
@@ -44,9 +49,49 @@ def check_all(engine: Engine, settings: Settings, now: datetime) -> list[Finding
         findings += _incomplete_items(conn)
         findings += _unmapped_locations(conn, settings)
         findings += _clock_skew(conn, now)
+        findings += _erp_accounts(conn, settings)
     findings += _connectors(settings)
     findings += _accounts(settings)
+    findings += _fx_rates(settings)
     return findings
+
+
+def _fx_rates(settings: Settings) -> list[Finding]:
+    """A configured rates file must be there and readable: foreign-currency facts wait on it."""
+    if settings.fx_rates_file is None:
+        return []
+    try:
+        load_rates(settings.fx_rates_file, settings.currency)
+    except RatesUnavailable as exc:
+        return [Finding("fx", True, str(exc))]
+    return []
+
+
+def _erp_accounts(conn: Connection, settings: Settings) -> list[Finding]:
+    """Accounts the ledger uses that an accounting target cannot take (``erp check``)."""
+    if not settings.erp:
+        return []
+    used = sorted(conn.execute(select(journal_lines.c.account).distinct()).scalars())
+    out = []
+    for target, options in settings.erp.items():
+        mapping = AccountMap(target, options.get("accounts"))
+        missing = []
+        for account in used:
+            try:
+                mapping(account)
+            except PostingRejected:
+                missing.append(account)
+        if missing:
+            out.append(
+                Finding(
+                    "erp",
+                    True,
+                    f"{target}: {len(missing)} ledger account(s) not mapped under "
+                    f"[erp.{target}.accounts]: {', '.join(missing[:5])}"
+                    + (" …" if len(missing) > 5 else ""),
+                )
+            )
+    return out
 
 
 def _unknown_channel_skus(conn: Connection) -> list[Finding]:
