@@ -5,12 +5,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv demo test lint typecheck bench clean lock
+.PHONY: venv demo test lint typecheck bench bench-deps clean lock
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements.lock pyproject.toml bench/requirements-accounting.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
 	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r bench/requirements-accounting.txt
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -29,6 +30,14 @@ bench: $(STAMP)
 	$(BIN)/python bench/reconcile.py --receipts 1000000 --repeat 3
 	$(BIN)/python bench/atp.py
 	$(BIN)/python bench/flash_sale.py --minutes 1 --shopify-api both
+	$(BIN)/python bench/ledger.py --lines 1000000 10000000 --accounting-lines 50000
+
+# python-accounting, for bench/ledger.py's side-by-side ratios (and its smoke test). Its
+# metadata requires mysqlclient and psycopg2 (source builds it never imports on SQLite), so the
+# venv installs it alone, without dependencies; what it does import (SQLAlchemy,
+# python-dateutil) is in requirements.lock. `bench-deps` re-installs it into an existing venv.
+bench-deps: $(STAMP)
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r bench/requirements-accounting.txt
 
 lock:
 	uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock
