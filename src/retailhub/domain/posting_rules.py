@@ -131,11 +131,12 @@ class AppliedRule:
     rule: PostingRule | None
     version: str
     base: PostingRule | None = None  # the sale rule a return is layered over
+    label: str = field(init=False, compare=False)  # "web_sale@2026-01-01 v3", worked out once
 
-    @property
-    def label(self) -> str:
+    def __post_init__(self) -> None:
         over = f" over {self.base.label}" if self.base else ""
-        return f"{self.rule.label if self.rule else 'default'}{over} v{self.version}"
+        label = f"{self.rule.label if self.rule else 'default'}{over} v{self.version}"
+        object.__setattr__(self, "label", label)
 
     def finish(self, entry: JournalEntry | None) -> JournalEntry | None:
         """Keep only the rule's dimensions on the lines, and record which rule posted it."""
@@ -143,7 +144,6 @@ class AppliedRule:
             return None
         governing = self.rule or self.base
         dims = governing.dimensions if governing else frozenset(DIMENSIONS)
-        lines = entry.lines
         if len(dims) < len(DIMENSIONS):
             lines = _merge(
                 JournalLine(
@@ -157,7 +157,11 @@ class AppliedRule:
                 )
                 for line in entry.lines
             )
-        return replace(entry, lines=lines, rule_version=self.label)
+            return replace(entry, lines=lines, rule_version=self.label)
+        # The entry was just built for this rule and is shared with no one yet: stamp it in
+        # place. A copy would check its balance again, for every entry on the posting path.
+        object.__setattr__(entry, "rule_version", self.label)
+        return entry
 
 
 def _merge(lines: object) -> tuple[JournalLine, ...]:
