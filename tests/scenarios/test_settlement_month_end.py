@@ -122,3 +122,38 @@ def test_a_payout_across_october_month_end_is_split_to_each_month(
     # The same file again (an overlapping export): nothing new is posted.
     assert import_payout(shop, export) == ([], ["shopify_payments:92000010"])
     assert len(settlement_entries(shop)) == 3
+
+
+def test_a_payout_of_october_sales_deposited_in_november_keeps_them_in_october(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Both sales on Oct 30 and Oct 31 (New York), paid out on Nov 2: the payout crosses the
+    month end although every line is October's, so October carries its fees and the money in
+    transit, November the deposit.
+
+        2026-10-31 settlement:2026-10  Clearing -138.95  Fees 4.63  In transit 134.32
+        2026-11-02 settlement:payout   Bank 134.32                  In transit -134.32
+    """
+    shop = open_shop(db_url)
+    rows = []
+    for at, sku, price, fee, net in SALES[:2]:
+        order = shop.order([shop.line(sku, taxes=())], at=at)
+        shop.deliver("orders/create", order)
+        when = at.strftime("%Y-%m-%d %H:%M:%S %z")
+        rows.append(
+            f"{when},charge,{order['name']},paid,2026-11-02,92000011,{price},{fee},{net},USD"
+        )
+    assert shop.process().failed == 0, shop.exceptions()
+    export = tmp_path / "payout_transactions.csv"
+    export.write_text(
+        "Transaction Date,Type,Order,Payout Status,Payout Date,Payout ID,Amount,Fee,Net,Currency\n"
+        + "\n".join(rows) + "\n"
+    )  # fmt: skip
+    assert import_payout(shop, export) == (["shopify_payments:92000011"], [])
+    assert settlement_entries(shop) == [
+        ("settlement:2026-10", date(2026, 10, 31), {CLEARING: -13895, FEES: 463, TRANSIT: 13432}),
+        ("settlement:payout", date(2026, 11, 2), {BANK: 13432, TRANSIT: -13432}),
+    ]
+    assert trial_balance(shop, date(2026, 10, 31)) == {
+        DEPOSITS: -13895, FEES: 463, TRANSIT: 13432,
+    }  # fmt: skip

@@ -6,8 +6,9 @@ functional currency.
   other adjustments to their own accounts, and debits the bank with the net deposit. Because
   a settlement's lines sum to its total, the entry always balances; what stays in clearing
   afterwards is exactly what was captured and not (yet) paid out.
-* A settlement whose lines fall in more than one calendar month (their transaction dates in
-  the company's time zone) is posted as one entry per month, for that month's lines, dated
+* A settlement that crosses a month end — its lines fall in more than one calendar month
+  (their transaction dates in the company's time zone), or in a month before the one its
+  deposit lands in — is posted as one entry per month, for that month's lines, dated
   the month's last line date and debiting payouts in transit instead of the bank; one more
   entry on the deposit date moves the whole payout from payouts in transit to the bank. So
   October's fees are October's expense even when the payout lands in November, and the
@@ -108,7 +109,7 @@ def settlement_entries(
     by the caller because the hub booked that payment in the customer's currency).
     """
     parts = month_parts(s.lines, tz)
-    if len(parts) <= 1:
+    if len(parts) == 0 or (len(parts) == 1 and parts[0].month == f"{on:%Y-%m}"):
         entry = settlement(s, policy, on, source, tz, rates)
         return [entry] if entry is not None else []
     if s.unexplained:
