@@ -91,7 +91,8 @@ def erp_status(
 @erp_app.command("check")
 def erp_check(target: TargetArg, as_json: JsonOpt = False) -> None:
     """Before the first push: every account the ledger uses must map to one of the target's
-    (``[erp.<target>.accounts]``, longest prefix wins). Lists the ones that do not; exit 1."""
+    (the erp.TARGET.accounts table of retailhub.toml; the longest matching prefix wins).
+    Lists the ones that do not; exit 1."""
     hub = open_hub()
     options = hub.settings.erp.get(target)
     if options is None:
