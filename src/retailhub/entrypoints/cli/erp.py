@@ -21,7 +21,7 @@ erp_app = typer.Typer(
     no_args_is_help=True,
 )
 TargetArg = Annotated[
-    str, typer.Argument(help=f"The [erp.<target>] to post to: {', '.join(MODULES)}.")
+    str, typer.Argument(help=f"The accounting target (its erp.TARGET table): {', '.join(MODULES)}.")
 ]
 
 

@@ -269,8 +269,8 @@ def work(
     """Run the worker: apply pending deliveries (forever, or --once).
 
     With channel credentials configured, stock changes are pushed to the channels as they
-    happen (coalesced per [push] interval_seconds); --once pushes before it exits. Accounting
-    targets with [erp.<target>] push_every_minutes get new journals on that schedule.
+    happen (coalesced per push.interval_seconds); --once pushes before it exits. Accounting
+    targets with erp.TARGET.push_every_minutes get new journals on that schedule.
     """
     import time
 
