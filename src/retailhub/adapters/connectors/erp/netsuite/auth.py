@@ -16,36 +16,32 @@ Structure", "POST Request to the Token Endpoint and the Access Token Response"):
   minutes, no refresh token — a new assertion buys the next one.
 
 Tokens are kept in ``erp_tokens`` (``SqlTokenStore``) so every ``retailhub erp push`` in the hour
-reuses one instead of minting its own. A refused grant is ``TargetAuthFailed``: someone must fix
-the certificate mapping; an unreachable token endpoint is ``TargetUnavailable``.
+reuses one instead of minting its own; the caching and error mapping are ``erp/bearer.py``'s. A
+refused grant means someone must fix the certificate mapping.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any
 
 import httpx
 
-from retailhub.adapters.storage.erp_repo import StoredToken
-from retailhub.services.erp_posting import TargetAuthFailed, TargetUnavailable
+from retailhub.adapters.connectors.erp.bearer import CachedBearerToken, TokenStore
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ALGORITHMS = ("PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
-# Renew this long before the stated expiry: a token that dies in flight costs a 401 and a replay.
-EARLY = timedelta(seconds=60)
 ASSERTION_LIFETIME = 300  # seconds; Oracle allows up to 3600
 
-
-class TokenStore(Protocol):
-    def load(self) -> StoredToken | None: ...
-
-    def save(self, token: StoredToken, at: datetime) -> None: ...
+__all__ = ["ALGORITHMS", "M2MToken", "TokenStore"]
 
 
-class M2MToken:
-    """The kit's ``Authenticator``: a cached bearer token, renewed before expiry and after a 401."""
+class M2MToken(CachedBearerToken):
+    """NetSuite's client credentials grant with a signed JWT assertion, cached."""
+
+    vendor = "NetSuite"
+    default_lifetime = 3600
 
     def __init__(
         self,
@@ -62,62 +58,25 @@ class M2MToken:
     ) -> None:
         if algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm {algorithm!r}: NetSuite accepts {', '.join(ALGORITHMS)}")
-        self.token_url = token_url
+        super().__init__(token_url=token_url, tokens=tokens, clock=clock, http=http)
         self.client_id = client_id
         self.certificate_id = certificate_id
         self.private_key = private_key
         self.algorithm = algorithm
         self.scope = ",".join(scope)
-        self.tokens = tokens
-        self.clock = clock
-        self.http = http
-        self._token: StoredToken | None = None
-        self.grants = 0  # tokens fetched by this process (the tests count them)
 
-    def apply(self, request: httpx.Request) -> None:
-        request.headers["Authorization"] = f"Bearer {self._current()}"
-
-    def refresh(self) -> bool:
-        self._token = self._grant()
-        return True
-
-    def _current(self) -> str:
-        token = self._token or self.tokens.load()
-        if token is None or not token.access_token or self._expired(token):
-            token = self._grant()
-        self._token = token
-        assert token.access_token is not None
-        return token.access_token
-
-    def _expired(self, token: StoredToken) -> bool:
-        return token.expires_at is None or self.clock() >= token.expires_at - EARLY
-
-    def _grant(self) -> StoredToken:
-        form = {
+    def grant_form(self) -> dict[str, str]:
+        return {
             "grant_type": "client_credentials",
             "client_assertion_type": ASSERTION_TYPE,
             "client_assertion": self._assertion(),
         }
-        try:
-            response = self.http.post(self.token_url, data=form)
-        except httpx.TransportError as exc:
-            raise TargetUnavailable(f"NetSuite token endpoint unreachable: {exc}") from exc
-        body = _json(response)
-        if response.status_code == 429 or response.status_code >= 500:
-            raise TargetUnavailable(f"NetSuite token endpoint answered {response.status_code}")
-        if response.status_code >= 400 or not body.get("access_token"):
-            reason = body.get("error_description") or body.get("error") or response.text[:200]
-            raise TargetAuthFailed(
-                f"NetSuite refused the client credentials grant ({response.status_code}: "
-                f"{reason}); check the M2M certificate mapping for client {self.client_id}"
-            )
-        now = self.clock()
-        # Oracle documents expires_in as the string "3600"; accept a number too.
-        lifetime = int(str(body.get("expires_in") or 3600))
-        token = StoredToken(str(body["access_token"]), None, now + timedelta(seconds=lifetime))
-        self.tokens.save(token, now)
-        self.grants += 1
-        return token
+
+    def refusal(self, status: int, body: dict[str, Any], reason: str) -> str:
+        return (
+            f"NetSuite refused the client credentials grant ({status}: {reason}); "
+            f"check the M2M certificate mapping for client {self.client_id}"
+        )
 
     def _assertion(self) -> str:
         # PyJWT with the cryptography backend signs PS*/ES*; imported here so the rest of the hub
@@ -134,11 +93,3 @@ class M2MToken:
         }
         headers = {"kid": self.certificate_id, "typ": "JWT"}
         return jwt.encode(claims, self.private_key, algorithm=self.algorithm, headers=headers)
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
