@@ -83,6 +83,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from local_http import start_server, stop_server
+
 Answer = tuple[int, dict[str, str], Any]
 
 SHOPIFY_TOKEN = "shpat_00000000000000000000000000000000"
@@ -155,33 +157,12 @@ class _FakeServer:
         self.writes: list[LevelWrite] = []
 
     def start(self) -> str:
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive, as the vendors
-            disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms stall
-
-            def do_GET(self) -> None:  # http.server's naming
-                owner._serve(self, "GET")
-
-            def do_POST(self) -> None:
-                owner._serve(self, "POST")
-
-            def log_message(self, *_: Any) -> None:
-                """Quiet."""
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-        self._server = server
-        self.url = f"http://127.0.0.1:{server.server_address[1]}"
+        self._server, self.url = start_server(self._serve)
         return self.url
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        stop_server(self._server)
+        self._server = None
 
     def __enter__(self) -> _FakeServer:
         self.start()

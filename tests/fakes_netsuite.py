@@ -59,6 +59,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import jwt
 
+from local_http import start_server, stop_server
+
 TOKEN_PATH = "/services/rest/auth/oauth2/v1/token"
 RECORD_PATH = "/services/rest/record/v1/"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -133,42 +135,12 @@ class VendorServer:
         self._server: ThreadingHTTPServer | None = None
 
     def start(self) -> str:
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def do_GET(self) -> None:
-                owner._serve(self, "GET")
-
-            def do_POST(self) -> None:
-                owner._serve(self, "POST")
-
-            def do_PUT(self) -> None:
-                owner._serve(self, "PUT")
-
-            def do_PATCH(self) -> None:
-                owner._serve(self, "PATCH")
-
-            def do_DELETE(self) -> None:
-                owner._serve(self, "DELETE")
-
-            def log_message(self, *_: Any) -> None:
-                """Quiet."""
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-        self._server = server
-        self.url = f"http://127.0.0.1:{server.server_address[1]}"
+        self._server, self.url = start_server(self._serve)
         return self.url
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        stop_server(self._server)
+        self._server = None
 
     def __enter__(self) -> VendorServer:
         self.start()

@@ -69,6 +69,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from local_http import start_server, stop_server
+
 TENANT_ID = "8e7c6a4b-3d2f-4a1b-9c0d-5e6f7a8b9c0d"
 CLIENT_ID = "FAKEXEROCLIENTID0000000000000000"
 CLIENT_SECRET = "fake-xero-client-secret"  # the fake's own, not a Xero credential
@@ -217,36 +219,12 @@ class FakeXero:
         self.stop()
 
     def start(self) -> str:
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def do_GET(self) -> None:  # http.server's naming
-                owner._serve(self, "GET")
-
-            def do_PUT(self) -> None:
-                owner._serve(self, "PUT")
-
-            def do_POST(self) -> None:
-                owner._serve(self, "POST")
-
-            def log_message(self, *_: Any) -> None:
-                """Quiet."""
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-        self._server = server
-        self.url = f"http://127.0.0.1:{server.server_address[1]}"
+        self._server, self.url = start_server(self._serve)
         return self.url
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        stop_server(self._server)
+        self._server = None
 
     # -- what tests set and read -----------------------------------------------------------
 
