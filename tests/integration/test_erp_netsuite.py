@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from erp_support import push, sold_and_shipped
 from fakes_channels import FakeClock
 from fakes_netsuite import FakeNetSuite, SystemClock, key_pair, scheduled
 from retail_shop import SECRET, T0, Shop, open_shop
@@ -33,9 +34,7 @@ from retailhub.services.erp_posting import (
     OutboundPosting,
     Posted,
     PostingRejected,
-    PushSummary,
     idempotency_key,
-    push_entries,
 )
 
 FIXTURES = Path(__file__).parents[1] / "fixtures/erp/netsuite"
@@ -103,19 +102,6 @@ def connect(
     return from_options(options(fake, keys[0], **extra), tokens, clock.now, sleep=clock.sleep)
 
 
-def push(shop: Shop, target: Any, **kw: Any) -> PushSummary:
-    return push_entries(shop.hub.uow, target, "USD", shop.hub.clock, **kw)
-
-
-def sold_and_shipped(db_url: str, orders: int = 1) -> Shop:
-    shop = open_shop(db_url)
-    for _ in range(orders):
-        shirt = shop.line("SHIRT-M")
-        order = shop.order([shirt])
-        shop.deliver("orders/create", order)
-        shop.deliver("fulfillments/create", shop.fulfilment(order, "WH", [(shirt.line_id, 1)], T0))
-    shop.process()
-    return shop
 
 
 def entry_count(shop: Shop) -> int:
