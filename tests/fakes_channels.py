@@ -83,7 +83,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from local_http import start_server, stop_server
+from local_http import LocalServer
 
 Answer = tuple[int, dict[str, str], Any]
 
@@ -145,7 +145,7 @@ class LevelWrite:
     quantity: int
 
 
-class _FakeServer:
+class _FakeServer(LocalServer):
     """A ThreadingHTTPServer whose requests are answered by ``answer`` under one lock."""
 
     def __init__(self, clock: Callable[[], float]) -> None:
@@ -156,20 +156,7 @@ class _FakeServer:
         self.calls: list[Call] = []
         self.writes: list[LevelWrite] = []
 
-    def start(self) -> str:
-        self._server, self.url = start_server(self._serve)
-        return self.url
 
-    def stop(self) -> None:
-        stop_server(self._server)
-        self._server = None
-
-    def __enter__(self) -> _FakeServer:
-        self.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
 
     def _serve(self, handler: BaseHTTPRequestHandler, method: str) -> None:
         length = int(handler.headers.get("Content-Length") or 0)

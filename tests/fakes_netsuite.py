@@ -59,7 +59,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import jwt
 
-from local_http import start_server, stop_server
+from local_http import LocalServer
 
 TOKEN_PATH = "/services/rest/auth/oauth2/v1/token"
 RECORD_PATH = "/services/rest/record/v1/"
@@ -121,7 +121,7 @@ class Call:
     body: Any
 
 
-class VendorServer:
+class VendorServer(LocalServer):
     """A ThreadingHTTPServer on 127.0.0.1 whose requests ``answer`` turns into ``Reply``s."""
 
     content_type = "application/json"
@@ -133,21 +133,6 @@ class VendorServer:
         self.calls: list[Call] = []
         self.in_flight = 0
         self._server: ThreadingHTTPServer | None = None
-
-    def start(self) -> str:
-        self._server, self.url = start_server(self._serve)
-        return self.url
-
-    def stop(self) -> None:
-        stop_server(self._server)
-        self._server = None
-
-    def __enter__(self) -> VendorServer:
-        self.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
 
     def statuses(self, method: str | None = None) -> list[int]:
         return [c.status for c in self.calls if method in (None, c.method)]

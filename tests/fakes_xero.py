@@ -69,7 +69,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from local_http import start_server, stop_server
+from local_http import LocalServer
 
 TENANT_ID = "8e7c6a4b-3d2f-4a1b-9c0d-5e6f7a8b9c0d"
 CLIENT_ID = "FAKEXEROCLIENTID0000000000000000"
@@ -161,7 +161,7 @@ class _Answer:
     drop: bool = False
 
 
-class FakeXero:
+class FakeXero(LocalServer):
     """One Xero organisation behind a local HTTP server; see the module docstring."""
 
     def __init__(
@@ -210,21 +210,6 @@ class FakeXero:
         self._keys: dict[str, _Remembered] = {}
 
     # -- running ---------------------------------------------------------------------------
-
-    def __enter__(self) -> FakeXero:
-        self.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
-
-    def start(self) -> str:
-        self._server, self.url = start_server(self._serve)
-        return self.url
-
-    def stop(self) -> None:
-        stop_server(self._server)
-        self._server = None
 
     # -- what tests set and read -----------------------------------------------------------
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 Serve = Callable[[BaseHTTPRequestHandler, str], None]
 
@@ -50,3 +50,28 @@ def stop_server(server: ThreadingHTTPServer | None) -> None:
     if server is not None:
         server.shutdown()
         server.server_close()
+
+
+class LocalServer:
+    """Start/stop and ``with`` for a fake whose ``_serve`` answers every request."""
+
+    _server: ThreadingHTTPServer | None = None
+    url = ""
+
+    def _serve(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+        raise NotImplementedError
+
+    def start(self) -> str:
+        self._server, self.url = start_server(self._serve)
+        return self.url
+
+    def stop(self) -> None:
+        stop_server(self._server)
+        self._server = None
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()

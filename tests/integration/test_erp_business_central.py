@@ -100,8 +100,6 @@ def connect(
     )
 
 
-
-
 def pending(shop: Shop) -> int:
     with shop.hub.uow() as uow:
         return len(SqlErpPostingRepository(uow.conn).pending("business_central", None, True))

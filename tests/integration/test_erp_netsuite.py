@@ -102,8 +102,6 @@ def connect(
     return from_options(options(fake, keys[0], **extra), tokens, clock.now, sleep=clock.sleep)
 
 
-
-
 def entry_count(shop: Shop) -> int:
     with shop.hub.uow() as uow:
         return len(SqlErpPostingRepository(uow.conn).pending("netsuite", None, True))
