@@ -8,6 +8,7 @@ writes: no 40 ms stall), quiet logs, a daemon thread polling shutdown every 50 m
 from __future__ import annotations
 
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
@@ -52,14 +53,15 @@ def stop_server(server: ThreadingHTTPServer | None) -> None:
         server.server_close()
 
 
-class LocalServer:
+class LocalServer(ABC):
     """Start/stop and ``with`` for a fake whose ``_serve`` answers every request."""
 
     _server: ThreadingHTTPServer | None = None
     url = ""
 
+    @abstractmethod
     def _serve(self, handler: BaseHTTPRequestHandler, method: str) -> None:
-        raise NotImplementedError
+        """Answer one request (the fake's vendor rules live here)."""
 
     def start(self) -> str:
         self._server, self.url = start_server(self._serve)

@@ -9,6 +9,7 @@ What differs is the grant's form and the refusal's wording; the caching, the ear
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -28,7 +29,7 @@ class TokenStore(Protocol):
     def save(self, token: StoredToken, at: datetime) -> None: ...
 
 
-class CachedBearerToken:
+class CachedBearerToken(ABC):
     """The connector kit's ``Authenticator``; subclasses say how to ask for a token."""
 
     vendor = "the token endpoint"
@@ -49,8 +50,9 @@ class CachedBearerToken:
         self._token: StoredToken | None = None
         self.grants = 0  # tokens fetched by this process (the tests count them)
 
+    @abstractmethod
     def grant_form(self) -> dict[str, str]:
-        raise NotImplementedError
+        """The token request's form: what proves who we are to this vendor."""
 
     def refusal(self, status: int, body: dict[str, Any], reason: str) -> str:
         return f"{self.vendor} refused the client credentials ({status}): {reason}"
