@@ -27,7 +27,7 @@ import httpx
 
 from retailhub.adapters.connectors.erp.accounts import AccountMap
 from retailhub.adapters.connectors.erp.quickbooks.documents import Dimensions, DocumentMapper
-from retailhub.adapters.connectors.erp.quickbooks.oauth import TOKEN_URL, IntuitOAuth
+from retailhub.adapters.connectors.erp.quickbooks.oauth import TOKEN_URL, intuit_oauth
 from retailhub.adapters.connectors.erp.quickbooks.target import MINOR_VERSION, QuickBooksTarget
 from retailhub.adapters.connectors.kit import (
     ApiClient,
@@ -67,7 +67,7 @@ def from_options(
     if documents and not items:
         raise ValueError("documents = true needs [erp.quickbooks.items] (hub account -> item Id)")
     timeout = float(options.get("timeout_seconds", 60.0))
-    auth = IntuitOAuth(
+    auth = intuit_oauth(
         tokens,
         clock,
         _text(options, "client_id"),
