@@ -99,18 +99,20 @@ class SqlErpPostingRepository:
             )
         )
 
-    def status(self, target: str | None = None) -> dict[str, dict[str, int]]:
-        """Per target: posted, rejected, and entries still pending."""
+    def status(self, *targets: str, only: str | None = None) -> dict[str, dict[str, int]]:
+        """Per target: posted, rejected, and entries still pending. ``targets`` are listed even
+        before their first push (everything pending); ``only`` narrows to one target."""
         query = select(erp_postings.c.target, erp_postings.c.status, func.count()).group_by(
             erp_postings.c.target, erp_postings.c.status
         )
-        if target:
-            query = query.where(erp_postings.c.target == target)
+        if only:
+            query = query.where(erp_postings.c.target == only)
         total = self.conn.execute(select(func.count()).select_from(journal_entries)).scalar_one()
-        out: dict[str, dict[str, int]] = defaultdict(lambda: {"posted": 0, "rejected": 0})
-        if target:
-            out[target]
+        out: dict[str, dict[str, int]] = {
+            t: {"posted": 0, "rejected": 0} for t in targets if only in (None, t)
+        }
         for t, status, n in self.conn.execute(query):
+            out.setdefault(t, {"posted": 0, "rejected": 0})
             out[t][status] = int(n)
         for counts in out.values():
             counts["pending"] = total - counts["posted"] - counts["rejected"]
@@ -123,6 +125,11 @@ class SqlErpPostingRepository:
             .order_by(erp_postings.c.entry_id)
         )
         return [dict(r._mapping) for r in rows]
+
+
+def ledger_accounts(conn: Connection) -> list[str]:
+    """Every account the journal has lines on, sorted: what a target must be able to take."""
+    return sorted(conn.execute(select(journal_lines.c.account).distinct()).scalars())
 
 
 def entry_from_row(head: Any, lines: list[JournalLine]) -> JournalEntry:

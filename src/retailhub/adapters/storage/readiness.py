@@ -14,17 +14,16 @@ from sqlalchemy.engine import Connection, Engine
 
 from retailhub.adapters.connectors.erp.accounts import AccountMap
 from retailhub.adapters.files.fx_rates import load_rates
+from retailhub.adapters.storage.erp_repo import ledger_accounts
 from retailhub.adapters.storage.migrate import pending_migrations
 from retailhub.adapters.storage.tables import (
     exceptions,
     item_identities,
     items,
-    journal_lines,
     location_identities,
 )
 from retailhub.config import Settings
 from retailhub.domain.fx import RatesUnavailable
-from retailhub.services.erp_posting import PostingRejected
 
 MAX_CLOCK_SKEW_SECONDS = 5.0
 
@@ -71,16 +70,10 @@ def _erp_accounts(conn: Connection, settings: Settings) -> list[Finding]:
     """Accounts the ledger uses that an accounting target cannot take (``erp check``)."""
     if not settings.erp:
         return []
-    used = sorted(conn.execute(select(journal_lines.c.account).distinct()).scalars())
+    used = ledger_accounts(conn)
     out = []
     for target, options in settings.erp.items():
-        mapping = AccountMap(target, options.get("accounts"))
-        missing = []
-        for account in used:
-            try:
-                mapping(account)
-            except PostingRejected:
-                missing.append(account)
+        _, missing = AccountMap(target, options.get("accounts")).mapped(used)
         if missing:
             out.append(
                 Finding(

@@ -6,15 +6,17 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
 from retailhub.adapters.connectors.erp import MODULES, build_target
 from retailhub.adapters.connectors.erp.accounts import AccountMap
-from retailhub.adapters.storage.erp_repo import SqlErpPostingRepository, SqlTokenStore
-from retailhub.adapters.storage.tables import journal_lines
+from retailhub.adapters.storage.erp_repo import (
+    SqlErpPostingRepository,
+    SqlTokenStore,
+    ledger_accounts,
+)
 from retailhub.bootstrap import Hub
 from retailhub.entrypoints.cli.common import JsonOpt, console, err, open_hub, print_json
-from retailhub.services.erp_posting import AccountingTarget, PostingRejected, push_entries
+from retailhub.services.erp_posting import AccountingTarget, push_entries
 
 erp_app = typer.Typer(
     help="Post journals to QuickBooks Online, Xero, NetSuite or Business Central, exactly once.",
@@ -74,11 +76,7 @@ def erp_status(
     """Per target: entries posted, refused, and still pending."""
     hub = open_hub()
     with hub.engine.connect() as conn:
-        counts = SqlErpPostingRepository(conn).status(target)
-    for name in hub.settings.erp:
-        if target in (None, name) and name not in counts:
-            with hub.engine.connect() as conn:
-                counts.update(SqlErpPostingRepository(conn).status(name))
+        counts = SqlErpPostingRepository(conn).status(*hub.settings.erp, only=target)
     if as_json:
         print_json(counts)
         return
@@ -98,15 +96,9 @@ def erp_check(target: TargetArg, as_json: JsonOpt = False) -> None:
     if options is None:
         err.print(f"[red]no [erp.{target}] section in the configuration[/red]")
         raise typer.Exit(2)
-    mapping = AccountMap(target, options.get("accounts"))
     with hub.engine.connect() as conn:
-        used = sorted(conn.execute(select(journal_lines.c.account).distinct()).scalars())
-    mapped, unmapped = {}, []
-    for account in used:
-        try:
-            mapped[account] = mapping(account)
-        except PostingRejected:
-            unmapped.append(account)
+        used = ledger_accounts(conn)
+    mapped, unmapped = AccountMap(target, options.get("accounts")).mapped(used)
     if as_json:
         print_json({"target": target, "mapped": mapped, "unmapped": unmapped})
     else:

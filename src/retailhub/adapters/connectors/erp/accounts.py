@@ -21,6 +21,17 @@ class AccountMap:
         self.target = target
         self.mapping = {str(k): str(v) for k, v in (mapping or {}).items()}
 
+    def mapped(self, accounts: list[str]) -> tuple[dict[str, str], list[str]]:
+        """``accounts`` split into those this target can take (with its ref) and the rest."""
+        found: dict[str, str] = {}
+        missing: list[str] = []
+        for account in accounts:
+            try:
+                found[account] = self(account)
+            except PostingRejected:
+                missing.append(account)
+        return found, missing
+
     def __call__(self, account: str) -> str:
         name = account
         while True:
