@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from retailhub.domain.fx import FxRates, RateMissing, RatesUnavailable, to_functional
 from retailhub.domain.ledger import JournalEntry, SourceRef
 from retailhub.domain.orders import ExternalRef, Order
+from retailhub.domain.posting import CostLine, cost_of_sales
 from retailhub.domain.posting_rules import Recognition
 from retailhub.domain.problems import Blocked, Problem, ProblemType, Waiting
 from retailhub.services.ports import OrderRecord, UnitOfWork
@@ -62,6 +64,29 @@ class ApplyContext:
             raise self.rate_missing(missing, entry.memo, entry.total_debits) from None
         policy = self.rules.posting
         return to_functional(entry, rate, fx.functional, policy.accounts, policy.holds_money)
+
+    def post_cost(
+        self,
+        order: Order,
+        costs: Sequence[CostLine],
+        on: date,
+        source: SourceRef,
+        reverse: bool = False,
+    ) -> None:
+        """Cost of an order's goods sold (or, ``reverse``, restocked), under its sale rule."""
+        policy = self.rules.posting
+        self.post(
+            cost_of_sales(
+                self.cost_currency(order.currency),
+                order.channel,
+                costs,
+                on,
+                source,
+                policy,
+                reverse=reverse,
+                sale=policy.order_type(order),
+            )
+        )
 
     def cost_currency(self, sale_currency: str) -> str:
         """The currency of cost-of-sales entries: inventory cost is kept in the functional

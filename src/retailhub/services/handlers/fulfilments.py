@@ -86,17 +86,7 @@ def apply_fulfilment(record: OrderRecord, f: Fulfilment, ctx: ApplyContext) -> N
             )
         )
         record.shipping_recognised = True
-    ctx.post(
-        posting.cost_of_sales(
-            ctx.cost_currency(order.currency),
-            order.channel,
-            costs,
-            on,
-            source,
-            ctx.rules.posting,
-            sale=ctx.rules.posting.order_type(order),
-        )
-    )
+    ctx.post_cost(order, costs, on, source)
     record_sales(sales, ctx)
     ctx.uow.orders.add_fulfilment(record, f, kind.value, location)
     if at_fulfilment and f.delivered:  # nothing left to recognise when delivery is reported

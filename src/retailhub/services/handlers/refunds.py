@@ -79,18 +79,7 @@ def apply_refund(record: OrderRecord, r: Refund, ctx: ApplyContext) -> None:
     source = ctx.source("refund", r.refund_id)
     on = ctx.day(r.occurred_at)
     ctx.post(posting.refund(order, r, rctx, ctx.rules.posting, on, source))
-    ctx.post(
-        posting.cost_of_sales(
-            ctx.cost_currency(order.currency),
-            order.channel,
-            costs,
-            on,
-            source,
-            ctx.rules.posting,
-            reverse=True,
-            sale=ctx.rules.posting.order_type(order),
-        )
-    )
+    ctx.post_cost(order, costs, on, source, reverse=True)
     if movements:
         ctx.uow.inventory.record(movements, ctx.inbox_id)
     skus = {p.rl.line_id: p.state.sku for p in plans}
