@@ -115,12 +115,6 @@ class ChartOfAccounts:
         """Accounts whose balance is money in the currency it arrived in (clearing, bank,
         payouts in transit, gateway reserves, the cash safe): a foreign amount on them stays
         foreign when an entry is restated in the functional currency."""
-        key = ("money", account)
-        if key not in self._derived:
-            self._derived[key] = "yes" if self._holds_money(account) else ""
-        return bool(self._derived[key])
-
-    def _holds_money(self, account: str) -> bool:
         if account in (self.gift_cards, self.store_credit):
             return False  # a gift card "clears" into its liability: that is not money
         bases = (self.clearing, self.bank, self.payouts_in_transit, self.reserves)

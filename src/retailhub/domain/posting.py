@@ -49,7 +49,7 @@ class PostingPolicy:
     _applied: dict[tuple[TxType, PostingRule | None, PostingRule | None], AppliedRule] = field(
         default_factory=dict, compare=False, repr=False
     )
-    _applied_money: list[ChartOfAccounts] | None = field(default=None, compare=False, repr=False)
+    _holds: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
     def sale_type(self, channel: str, exchange: bool = False) -> TxType:
         if exchange:
@@ -91,21 +91,17 @@ class PostingPolicy:
 
     def holds_money(self, account: str) -> bool:
         """Money-holding accounts (clearing, bank, reserves …) of the chart or of any posting
-        rule that moves them: a foreign amount on them stays foreign when restated."""
-        if self.accounts.holds_money(account):
-            return True
-        return any(chart.holds_money(account) for chart in self._money_charts())
-
-    def _money_charts(self) -> list[ChartOfAccounts]:
-        charts = self._applied_money
-        if charts is None:
-            charts = [
+        rule that moves them: a foreign amount on them stays foreign when restated. Memoised
+        per account: restating asks for the same few accounts on every foreign entry."""
+        held = self._holds.get(account)
+        if held is None:
+            charts = [self.accounts] + [
                 replace(self.accounts, _derived={}, **dict(r.accounts))  # type: ignore[arg-type]
                 for r in self.book.rules
                 if set(r.accounts) & _MONEY_ROLES
             ]
-            object.__setattr__(self, "_applied_money", charts)
-        return charts
+            held = self._holds[account] = any(c.holds_money(account) for c in charts)
+        return held
 
     def order_type(self, order: Order) -> TxType:
         return self.sale_type(order.channel, order.exchanged_from is not None)
