@@ -147,7 +147,6 @@ def parse_posting_rules(
         )
     rules = tuple(
         _rule(
-            i,
             r,
             lambda m, k, i=i: fail(
                 f"posting_rules.rule[{i + 1}]{k}: {m}",
@@ -172,7 +171,7 @@ def parse_posting_rules(
     return RuleBook(rules, str(raw.get("version", "0")))
 
 
-def _rule(index: int, raw: Any, fail: Any, channels: set[str], line: int | None) -> PostingRule:
+def _rule(raw: Any, fail: Any, channels: set[str], line: int | None) -> PostingRule:
     if not isinstance(raw, dict):
         raise fail("must be a table", "")
     unknown = set(raw) - _KEYS

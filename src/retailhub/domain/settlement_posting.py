@@ -56,19 +56,17 @@ def settlement_account(
     acc: ChartOfAccounts,
     kind: LineKind,
     gateway: str,
-    policy: PostingPolicy | None = None,
-    on: date | None = None,
+    policy: PostingPolicy,
+    on: date,
 ) -> str:
-    """The account a settlement line's amount goes to. Fees follow the ``fee`` rule in force
-    and commissions the ``marketplace_commission`` rule (when a policy and date are given)."""
+    """The account a settlement line's amount goes to (``acc``: the settlement rule's). Fees
+    follow the ``fee`` rule in force and commissions the ``marketplace_commission`` rule."""
     if kind is LineKind.FEE:
-        if policy is not None and on is not None:
-            acc = policy.rule(TxType.FEE, on).accounts
-        return acc.per_gateway(acc.payment_fees, gateway)
+        fees = policy.rule(TxType.FEE, on).accounts
+        return fees.per_gateway(fees.payment_fees, gateway)
     if kind is LineKind.COMMISSION:
-        if policy is not None and on is not None:
-            acc = policy.rule(TxType.MARKETPLACE_COMMISSION, on).accounts
-        return acc.per_gateway(acc.commissions, gateway)
+        commissions = policy.rule(TxType.MARKETPLACE_COMMISSION, on).accounts
+        return commissions.per_gateway(commissions.commissions, gateway)
     if kind is LineKind.RESERVE:
         return acc.per_gateway(acc.reserves, gateway)
     if kind is LineKind.ADJUSTMENT:
